@@ -1,0 +1,83 @@
+//! Command-line flags (SPEC §4), parsed into plain data; `commands/` acts on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Outpost watches services from the outside.
+#[derive(Debug, Parser)]
+#[command(name = "outpost", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log line format on stderr (filter with RUST_LOG, e.g. RUST_LOG=outpost=debug).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe every target once, store the results and report.
+    Run(RunArgs),
+    /// Validate the config (syntax, env vars, references) without probing.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The config file.
+    #[arg(short = 'c', long = "config", default_value = "probes.toml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The SQLite store.
+    #[arg(long, default_value = "outpost.db")]
+    pub db: PathBuf,
+    /// Where this run probes from (default: the host name).
+    #[arg(long, env = "OUTPOST_LOCATION")]
+    pub location: Option<String>,
+    /// Probe only these ids (repeatable).
+    #[arg(long = "only", value_name = "ID")]
+    pub only: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Queue and send no notification for this run.
+    #[arg(long)]
+    pub no_alert: bool,
+    /// Which outcome makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Down)]
+    pub fail_on: FailOn,
+    /// Probes in flight at once, across all hosts (at most 4 per host).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Down,
+    Degraded,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}

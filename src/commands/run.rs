@@ -1,0 +1,135 @@
+//! `outpost run`: probe, store, report, exit code.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{CommandError, Exit};
+use crate::cli::{FailOn, Format, RunArgs};
+use crate::config::{self, Config, ProbeSpec};
+use crate::engine::{self, RunOptions};
+use crate::model::{Outcome, ProbeResult};
+use crate::probe::ProbeContext;
+use crate::report::{self, RunReport};
+use crate::store::Store;
+
+/// Progress appears only when a run on a terminal takes longer than this.
+const PROGRESS_AFTER: Duration = Duration::from_secs(1);
+
+/// Run every selected probe once.
+pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
+    let cfg = config::load(&args.config.config).map_err(|e| CommandError::usage(e.to_string()))?;
+    let specs = select(&cfg, &args.only)?;
+    let location = args.location.clone().unwrap_or_else(default_location);
+
+    // Open the store before probing: a store we cannot use fails the run at once
+    // rather than after minutes of probing.
+    let mut store = Store::open(&args.db).map_err(|e| CommandError::store(e.to_string()))?;
+
+    let started_at = Utc::now();
+    let ctx = ProbeContext::new();
+    let bar = progress_bar(specs.len());
+    let options = RunOptions {
+        concurrency: args.concurrency as usize,
+        location: location.clone(),
+    };
+    let on_done = {
+        let bar = bar.clone();
+        move |r: &ProbeResult| {
+            bar.inc(1);
+            bar.set_message(r.probe.0.clone());
+        }
+    };
+    let reveal = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(PROGRESS_AFTER).await;
+            if std::io::stderr().is_terminal() {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        })
+    };
+    let mut results = engine::run_all(&specs, &ctx, &options, on_done).await;
+    reveal.abort();
+    bar.finish_and_clear();
+
+    for r in &mut results {
+        r.message = r.message.as_deref().map(|m| cfg.secrets.redact(m));
+    }
+    tracing::info!(probes = results.len(), location = %location, "run finished");
+
+    store
+        .insert_results(&results)
+        .map_err(|e| CommandError::store(e.to_string()))?;
+
+    let report = RunReport {
+        location,
+        started_at,
+        results,
+    };
+    let text = match args.format {
+        Format::Json => report::json::render(&report),
+        Format::Table => report::table::render(&report, &specs, std::io::stdout().is_terminal()),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+
+    Ok(exit_for(&report.results, args.fail_on))
+}
+
+fn select(cfg: &Config, only: &[String]) -> Result<Vec<ProbeSpec>, CommandError> {
+    if only.is_empty() {
+        return Ok(cfg.probes.clone());
+    }
+    for id in only {
+        if !cfg.probes.iter().any(|p| p.id.0 == *id) {
+            let known: Vec<&str> = cfg.probes.iter().map(|p| p.id.0.as_str()).collect();
+            return Err(CommandError::usage(format!(
+                "--only {id}: no probe has this id (known: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(cfg
+        .probes
+        .iter()
+        .filter(|p| only.contains(&p.id.0))
+        .cloned()
+        .collect())
+}
+
+/// The host name, the default location.
+pub fn default_location() -> String {
+    gethostname::gethostname()
+        .into_string()
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".to_string())
+}
+
+fn progress_bar(len: usize) -> Arc<ProgressBar> {
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::hidden());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} probing {pos}/{len} {wide_bar} {msg}")
+    {
+        bar.set_style(style);
+    }
+    Arc::new(bar)
+}
+
+fn exit_for(results: &[ProbeResult], fail_on: FailOn) -> Exit {
+    let failing = |o: Outcome| match fail_on {
+        FailOn::Down => o == Outcome::Down,
+        FailOn::Degraded => o >= Outcome::Degraded,
+        FailOn::Never => false,
+    };
+    if results.iter().any(|r| failing(r.outcome)) {
+        Exit::Failing
+    } else {
+        Exit::Ok
+    }
+}

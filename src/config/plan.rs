@@ -1,0 +1,188 @@
+//! The resolved configuration: defaults merged, kinds decided, references checked.
+//! This is what the rest of Outpost reads; nothing here is raw text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use http::{HeaderName, HeaderValue, Method};
+use rustls::pki_types::CertificateDer;
+use url::Url;
+
+pub use super::schema::{ChannelKind, Event, RecordType};
+use super::text::Text;
+use crate::assert::Expect;
+use crate::model::ProbeId;
+use crate::redact::Secrets;
+
+/// Everything `probes.toml` configures, validated.
+#[derive(Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub page: Page,
+    pub probes: Vec<ProbeSpec>,
+    pub channels: Vec<ChannelConfig>,
+    pub maintenance: Vec<Maintenance>,
+    pub secrets: Secrets,
+}
+
+/// `[page]`.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub title: String,
+    pub url: Option<Url>,
+    pub description: Option<String>,
+    pub history_days: u32,
+    pub timezone: String,
+}
+
+/// One `[[probe]]`, with every default applied.
+#[derive(Debug, Clone)]
+pub struct ProbeSpec {
+    pub id: ProbeId,
+    pub name: String,
+    pub group: Option<String>,
+    pub kind: ProbeKind,
+    pub timeout: Duration,
+    pub interval: Duration,
+    pub degraded_after: Option<Duration>,
+    pub failure_threshold: u32,
+    pub success_threshold: u32,
+    pub retention_days: u32,
+    pub slo: f64,
+    pub quorum: u32,
+    /// Channel names; every channel when the probe lists none.
+    pub channels: Vec<String>,
+    pub public_target: bool,
+    pub expect: Expect,
+    /// Soft assertions: failing one makes the result `degraded`.
+    pub degraded: Expect,
+    /// The target as written, `${NAME}` references intact: safe to print.
+    pub target_display: String,
+}
+
+impl ProbeSpec {
+    /// The host this probe talks to, for the per-host concurrency bound.
+    pub fn host(&self) -> String {
+        match &self.kind {
+            ProbeKind::Http(h) | ProbeKind::Metrics(h) => {
+                h.url.host_str().unwrap_or_default().to_ascii_lowercase()
+            }
+            ProbeKind::Tcp(e) => e.host.to_ascii_lowercase(),
+            ProbeKind::Tls(t) => t.endpoint.host.to_ascii_lowercase(),
+            ProbeKind::Dns(d) => match d.resolver {
+                Some(r) => r.ip().to_string(),
+                None => "system-resolver".to_string(),
+            },
+        }
+    }
+
+    /// The kind's name as written in the config.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ProbeKind::Http(_) => "http",
+            ProbeKind::Tcp(_) => "tcp",
+            ProbeKind::Tls(_) => "tls",
+            ProbeKind::Dns(_) => "dns",
+            ProbeKind::Metrics(_) => "metrics",
+        }
+    }
+}
+
+/// What a probe does, by kind.
+#[derive(Debug, Clone)]
+pub enum ProbeKind {
+    Http(HttpTarget),
+    Tcp(Endpoint),
+    Tls(TlsTarget),
+    Dns(DnsTarget),
+    Metrics(HttpTarget),
+}
+
+/// An HTTP request to make (also the scrape of a `metrics` probe).
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    pub url: Url,
+    pub method: Method,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<Vec<u8>>,
+    pub follow_redirects: bool,
+    pub tls: TlsOptions,
+    pub user_agent: String,
+}
+
+/// Trust settings for a TLS connection.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// Extra roots from `ca_file`, trusted beside the system's.
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Skip verification but still report the certificate.
+    pub insecure: bool,
+}
+
+/// A host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+/// A TLS handshake to make.
+#[derive(Debug, Clone)]
+pub struct TlsTarget {
+    pub endpoint: Endpoint,
+    pub tls: TlsOptions,
+}
+
+/// A DNS question to ask.
+#[derive(Debug, Clone)]
+pub struct DnsTarget {
+    pub name: String,
+    pub record: RecordType,
+    /// `None`: the system resolver (`/etc/resolv.conf`).
+    pub resolver: Option<SocketAddr>,
+}
+
+/// One `[[channel]]`: parsed now, acted on by the alerting stage.
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub url: Option<Text>,
+    pub on: Vec<Event>,
+    pub remind_every: Option<Duration>,
+    pub secret: Option<Text>,
+    pub token: Option<Text>,
+    pub base_url: Option<Url>,
+    pub repo: Option<Text>,
+    pub labels: Vec<String>,
+    pub routing_key: Option<Text>,
+    pub chat_id: Option<Text>,
+    pub topic: Option<Text>,
+    pub to: Vec<Text>,
+    pub from: Option<Text>,
+    pub smtp_host: Option<Text>,
+    pub smtp_port: u16,
+    pub username: Option<Text>,
+    pub password: Option<Text>,
+    pub starttls: bool,
+}
+
+/// One `[[maintenance]]` window.
+#[derive(Debug, Clone)]
+pub struct Maintenance {
+    pub title: String,
+    pub description: Option<String>,
+    /// Probe ids; empty means every probe.
+    pub probes: Vec<ProbeId>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Maintenance {
+    /// Whether `probe` is under maintenance at `at`.
+    pub fn covers(&self, probe: &ProbeId, at: DateTime<Utc>) -> bool {
+        at >= self.start && at < self.end && (self.probes.is_empty() || self.probes.contains(probe))
+    }
+}

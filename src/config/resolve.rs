@@ -1,0 +1,878 @@
+//! From what the file says to what Outpost does: defaults merged, kinds decided,
+//! targets parsed, references and ids checked. Problems are collected, not
+//! returned one at a time, so a user fixes a whole file in one pass.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method};
+use toml::Spanned;
+use url::Url;
+
+use super::Problems;
+use super::plan::*;
+use super::schema::{self, ExpectSection, KindName, ProbeSection, Tunables};
+use super::text::Text;
+use crate::assert::Expect;
+use crate::model::ProbeId;
+use crate::redact::Secrets;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+const DEFAULT_DEGRADED_AFTER: Duration = Duration::from_secs(1);
+
+pub(super) fn resolve(
+    file: schema::File,
+    path: &Path,
+    base_dir: &Path,
+    secrets: Secrets,
+    p: &mut Problems<'_>,
+) -> Config {
+    let page = resolve_page(file.page, p);
+    let defaults = file.defaults;
+    check_tunables(&defaults, p);
+
+    if file.probe.is_empty() {
+        p.at(
+            0..0,
+            "no [[probe]] defined",
+            Some("add at least one [[probe]] with a `url` (HTTP) or a `kind` and `target`"),
+        );
+    }
+
+    let channels = resolve_channels(file.channel, p);
+    let channel_names: BTreeSet<String> = channels.iter().map(|c| c.name.clone()).collect();
+
+    let mut probes = Vec::new();
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    for section in file.probe {
+        let span = section.span();
+        let section = section.into_inner();
+        if let Some(probe) = resolve_probe(
+            section,
+            span.clone(),
+            &defaults,
+            base_dir,
+            &channel_names,
+            p,
+        ) {
+            if seen.insert(probe.id.0.clone(), ()).is_some() {
+                p.at(
+                    span,
+                    format!("duplicate probe id {:?}", probe.id.0),
+                    Some("ids must be unique; set `id` explicitly on one of the probes"),
+                );
+            } else {
+                probes.push(probe);
+            }
+        }
+    }
+
+    let maintenance = resolve_maintenance(file.maintenance, &probes, p);
+
+    Config {
+        path: path.to_path_buf(),
+        page,
+        probes,
+        channels,
+        maintenance,
+        secrets,
+    }
+}
+
+fn resolve_page(s: schema::PageSection, p: &mut Problems<'_>) -> Page {
+    let url = s.url.and_then(|u| {
+        let span = u.span();
+        match Url::parse(u.get_ref().value()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            Ok(_) | Err(_) => {
+                p.at(
+                    span,
+                    "page.url must be an absolute http(s) URL",
+                    Some("for example \"https://status.acme.dev\""),
+                );
+                None
+            }
+        }
+    });
+    let history_days = match s.history_days {
+        Some(d) if *d.get_ref() == 0 || *d.get_ref() > 3650 => {
+            p.at(d.span(), "history_days must be between 1 and 3650", None);
+            90
+        }
+        Some(d) => d.into_inner(),
+        None => 90,
+    };
+    Page {
+        title: s
+            .title
+            .map(|t| t.value().to_string())
+            .unwrap_or_else(|| "Status".to_string()),
+        url,
+        description: s.description.map(|t| t.value().to_string()),
+        history_days,
+        timezone: s
+            .timezone
+            .map(|t| t.into_inner().value().to_string())
+            .unwrap_or_else(|| "UTC".to_string()),
+    }
+}
+
+fn check_tunables(t: &Tunables, p: &mut Problems<'_>) {
+    check_counts(
+        [
+            &t.failure_threshold,
+            &t.success_threshold,
+            &t.quorum,
+            &t.retention_days,
+        ],
+        p,
+    );
+    check_slo(t.slo.as_ref(), p);
+}
+
+fn check_counts(values: [&Option<Spanned<u32>>; 4], p: &mut Problems<'_>) {
+    for v in values.into_iter().flatten() {
+        if *v.get_ref() == 0 {
+            p.at(v.span(), "must be at least 1", None);
+        }
+    }
+}
+
+fn check_slo(slo: Option<&Spanned<f64>>, p: &mut Problems<'_>) {
+    if let Some(s) = slo {
+        let v = *s.get_ref();
+        if !(v > 0.0 && v <= 100.0) {
+            p.at(
+                s.span(),
+                "slo is a percentage above 0 and at most 100",
+                Some("for example 99.9"),
+            );
+        }
+    }
+}
+
+/// Lower-case slug of a name: `"Public API"` → `"public-api"`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn resolve_probe(
+    s: ProbeSection,
+    span: std::ops::Range<usize>,
+    d: &Tunables,
+    base_dir: &Path,
+    channel_names: &BTreeSet<String>,
+    p: &mut Problems<'_>,
+) -> Option<ProbeSpec> {
+    let errors_before = p.list.len();
+    check_counts(
+        [
+            &s.failure_threshold,
+            &s.success_threshold,
+            &s.quorum,
+            &s.retention_days,
+        ],
+        p,
+    );
+    check_slo(s.slo.as_ref(), p);
+
+    let name = s.name.as_ref().map(|n| n.get_ref().value().to_string());
+    let id = match (&s.id, &name) {
+        (Some(id), _) => {
+            if !valid_id(id.get_ref()) {
+                p.at(
+                    id.span(),
+                    format!("invalid probe id {:?}", id.get_ref()),
+                    Some("ids are 1 to 64 characters of a-z, 0-9, `-` and `_`"),
+                );
+            }
+            id.get_ref().clone()
+        }
+        (None, Some(n)) => {
+            let s = slug(n);
+            if s.is_empty() {
+                p.at(
+                    span.clone(),
+                    format!("cannot derive an id from name {n:?}"),
+                    Some("set `id` explicitly"),
+                );
+            }
+            s
+        }
+        (None, None) => {
+            p.at(span.clone(), "a probe needs a `name` or an `id`", None);
+            return None;
+        }
+    };
+    let name = name.unwrap_or_else(|| id.clone());
+
+    let kind_name = match (&s.kind, &s.url) {
+        (Some(k), _) => *k.get_ref(),
+        (None, Some(_)) => KindName::Http,
+        (None, None) => {
+            p.at(
+                span.clone(),
+                format!("probe {id:?} has neither `url` nor `kind`"),
+                Some(
+                    "set `url` for an HTTP probe, or `kind` (tcp, tls, dns, metrics) and `target`",
+                ),
+            );
+            return None;
+        }
+    };
+
+    check_keys_apply(&s, kind_name, p);
+
+    let tls = resolve_tls_options(&s, base_dir, p);
+    let user_agent = s
+        .user_agent
+        .as_ref()
+        .or(d.user_agent.as_ref())
+        .map(|t| t.value().to_string())
+        .unwrap_or_else(|| format!("outpost/{}", env!("CARGO_PKG_VERSION")));
+
+    let (kind, target_display) = match kind_name {
+        KindName::Http | KindName::Metrics => {
+            let Some(url) = &s.url else {
+                p.at(
+                    span.clone(),
+                    format!("a {} probe needs `url`", kind_str(kind_name)),
+                    None,
+                );
+                return None;
+            };
+            let target = resolve_http(&s, url, tls, user_agent, p)?;
+            let display = url.get_ref().template().to_string();
+            if kind_name == KindName::Http {
+                (ProbeKind::Http(target), display)
+            } else {
+                (ProbeKind::Metrics(target), display)
+            }
+        }
+        KindName::Tcp | KindName::Tls => {
+            let Some(t) = &s.target else {
+                p.at(
+                    span.clone(),
+                    format!(
+                        "a {} probe needs `target = \"host:port\"`",
+                        kind_str(kind_name)
+                    ),
+                    None,
+                );
+                return None;
+            };
+            let default_port = (kind_name == KindName::Tls).then_some(443);
+            let endpoint = parse_endpoint(t.get_ref().value(), default_port)
+                .map_err(|m| {
+                    p.at(
+                        t.span(),
+                        m,
+                        Some("write `host:port`, for example \"db.acme.dev:5432\""),
+                    )
+                })
+                .ok()?;
+            let display = t.get_ref().template().to_string();
+            if kind_name == KindName::Tcp {
+                (ProbeKind::Tcp(endpoint), display)
+            } else {
+                (ProbeKind::Tls(TlsTarget { endpoint, tls }), display)
+            }
+        }
+        KindName::Dns => {
+            let Some(t) = &s.target else {
+                p.at(
+                    span.clone(),
+                    "a dns probe needs `target` (the name to resolve)",
+                    None,
+                );
+                return None;
+            };
+            let name = t.get_ref().value().trim().trim_end_matches('.').to_string();
+            if name.is_empty() || name.contains(char::is_whitespace) || name.contains('/') {
+                p.at(
+                    t.span(),
+                    format!("invalid DNS name {:?}", t.get_ref().template()),
+                    None,
+                );
+            }
+            let resolver = s.resolver.as_ref().and_then(|r| {
+                parse_resolver(r.get_ref().value())
+                    .map_err(|m| p.at(r.span(), m, Some("write an IP address with an optional port, for example \"1.1.1.1:53\"")))
+                    .ok()
+            });
+            let record = s
+                .record
+                .as_ref()
+                .map(|r| *r.get_ref())
+                .unwrap_or(schema::RecordType::A);
+            (
+                ProbeKind::Dns(DnsTarget {
+                    name,
+                    record,
+                    resolver,
+                }),
+                t.get_ref().template().to_string(),
+            )
+        }
+    };
+
+    let expect = resolve_expect(s.expect, kind_name, p);
+    let degraded = resolve_expect(s.degraded, kind_name, p);
+
+    let channels = match &s.channels {
+        Some(list) => {
+            let mut out = Vec::new();
+            for c in list.get_ref() {
+                if channel_names.contains(c.get_ref()) {
+                    out.push(c.get_ref().clone());
+                } else {
+                    let known: Vec<&str> = channel_names.iter().map(String::as_str).collect();
+                    let hint = if known.is_empty() {
+                        "no [[channel]] is defined; add one with this name".to_string()
+                    } else {
+                        format!("defined channels: {}", known.join(", "))
+                    };
+                    p.at(
+                        c.span(),
+                        format!("unknown channel {:?}", c.get_ref()),
+                        Some(&hint),
+                    );
+                }
+            }
+            out
+        }
+        None => channel_names.iter().cloned().collect(),
+    };
+
+    let timeout = s
+        .timeout
+        .or(d.timeout)
+        .map(|d| d.0)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let degraded_after = s
+        .degraded_after
+        .or(d.degraded_after)
+        .map(|d| d.0)
+        .or(Some(DEFAULT_DEGRADED_AFTER));
+    let num = |own: &Option<Spanned<u32>>, def: &Option<Spanned<u32>>, fallback: u32| {
+        own.as_ref()
+            .or(def.as_ref())
+            .map(|v| *v.get_ref())
+            .unwrap_or(fallback)
+            .max(1)
+    };
+
+    if p.list.len() > errors_before {
+        return None;
+    }
+    Some(ProbeSpec {
+        id: ProbeId(id),
+        name,
+        group: s.group.map(|g| g.value().to_string()),
+        kind,
+        timeout,
+        interval: s
+            .interval
+            .or(d.interval)
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_INTERVAL),
+        degraded_after,
+        failure_threshold: num(&s.failure_threshold, &d.failure_threshold, 2),
+        success_threshold: num(&s.success_threshold, &d.success_threshold, 1),
+        retention_days: num(&s.retention_days, &d.retention_days, 30),
+        slo: s
+            .slo
+            .or(d.slo.clone())
+            .map(Spanned::into_inner)
+            .unwrap_or(99.9),
+        quorum: num(&s.quorum, &d.quorum, 1),
+        channels,
+        public_target: s.public_target.unwrap_or(false),
+        expect,
+        degraded,
+        target_display,
+    })
+}
+
+fn kind_str(k: KindName) -> &'static str {
+    match k {
+        KindName::Http => "http",
+        KindName::Tcp => "tcp",
+        KindName::Tls => "tls",
+        KindName::Dns => "dns",
+        KindName::Metrics => "metrics",
+    }
+}
+
+/// Keys that mean nothing for a kind are errors: they are usually a mistake.
+fn check_keys_apply(s: &ProbeSection, kind: KindName, p: &mut Problems<'_>) {
+    use KindName::*;
+    let http_like = matches!(kind, Http | Metrics);
+    let checks: [(&str, Option<std::ops::Range<usize>>, bool); 9] = [
+        ("url", s.url.as_ref().map(Spanned::span), http_like),
+        ("target", s.target.as_ref().map(Spanned::span), !http_like),
+        ("method", s.method.as_ref().map(Spanned::span), http_like),
+        ("headers", s.headers.as_ref().map(Spanned::span), http_like),
+        ("body", s.body.as_ref().map(Spanned::span), http_like),
+        (
+            "follow_redirects",
+            s.follow_redirects.as_ref().map(Spanned::span),
+            http_like,
+        ),
+        (
+            "ca_file",
+            s.ca_file.as_ref().map(Spanned::span),
+            http_like || kind == Tls,
+        ),
+        ("record", s.record.as_ref().map(Spanned::span), kind == Dns),
+        (
+            "resolver",
+            s.resolver.as_ref().map(Spanned::span),
+            kind == Dns,
+        ),
+    ];
+    for (key, span, applies) in checks {
+        if let Some(span) = span
+            && !applies
+        {
+            p.at(
+                span,
+                format!("`{key}` does not apply to a {} probe", kind_str(kind)),
+                Some("remove the key, or set `kind` to the probe kind you meant"),
+            );
+        }
+    }
+    if let Some(i) = &s.insecure
+        && !(http_like || kind == Tls)
+    {
+        p.at(
+            i.span(),
+            format!("`insecure` does not apply to a {} probe", kind_str(kind)),
+            None,
+        );
+    }
+}
+
+fn resolve_tls_options(s: &ProbeSection, base_dir: &Path, p: &mut Problems<'_>) -> TlsOptions {
+    let insecure = s.insecure.as_ref().map(|i| *i.get_ref()).unwrap_or(false);
+    let mut extra_roots = Vec::new();
+    if let Some(ca) = &s.ca_file {
+        let path = base_dir.join(ca.get_ref().value());
+        match std::fs::read(&path) {
+            Ok(pem) => {
+                let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_slice()).collect();
+                match certs {
+                    Ok(c) if !c.is_empty() => extra_roots = c,
+                    Ok(_) => p.at(
+                        ca.span(),
+                        format!("{} holds no PEM certificate", path.display()),
+                        Some("ca_file must hold one or more `-----BEGIN CERTIFICATE-----` blocks"),
+                    ),
+                    Err(e) => p.at(
+                        ca.span(),
+                        format!("{} is not valid PEM: {e}", path.display()),
+                        None,
+                    ),
+                }
+            }
+            Err(e) => p.at(
+                ca.span(),
+                format!("cannot read ca_file {}: {e}", path.display()),
+                Some("ca_file is relative to the directory of probes.toml"),
+            ),
+        }
+    }
+    TlsOptions {
+        extra_roots,
+        insecure,
+    }
+}
+
+fn resolve_http(
+    s: &ProbeSection,
+    url: &Spanned<Text>,
+    tls: TlsOptions,
+    user_agent: String,
+    p: &mut Problems<'_>,
+) -> Option<HttpTarget> {
+    let parsed = match Url::parse(url.get_ref().value()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+        Ok(u) => {
+            p.at(
+                url.span(),
+                format!("unsupported URL scheme {:?}", u.scheme()),
+                Some("probe URLs are http:// or https://"),
+            );
+            return None;
+        }
+        Err(e) => {
+            p.at(
+                url.span(),
+                format!("invalid URL {:?}: {e}", url.get_ref().template()),
+                Some("write an absolute URL such as \"https://api.acme.dev/health\""),
+            );
+            return None;
+        }
+    };
+    let method = match &s.method {
+        Some(m) => match Method::from_bytes(m.get_ref().trim().to_ascii_uppercase().as_bytes()) {
+            Ok(m) => m,
+            Err(_) => {
+                p.at(
+                    m.span(),
+                    format!("invalid HTTP method {:?}", m.get_ref()),
+                    None,
+                );
+                return None;
+            }
+        },
+        None => Method::GET,
+    };
+    let mut headers = Vec::new();
+    if let Some(h) = &s.headers {
+        for (k, v) in h.get_ref() {
+            let name = HeaderName::from_bytes(k.as_bytes());
+            let value = HeaderValue::from_str(v.value());
+            match (name, value) {
+                (Ok(n), Ok(mut val)) => {
+                    val.set_sensitive(v.is_secret());
+                    headers.push((n, val));
+                }
+                (Err(_), _) => p.at(h.span(), format!("invalid header name {k:?}"), None),
+                (_, Err(_)) => p.at(
+                    h.span(),
+                    format!("invalid value for header {k:?}"),
+                    Some("header values cannot contain line breaks or control characters"),
+                ),
+            }
+        }
+    }
+    Some(HttpTarget {
+        url: parsed,
+        method,
+        headers,
+        body: s
+            .body
+            .as_ref()
+            .map(|b| b.get_ref().value().as_bytes().to_vec()),
+        follow_redirects: s
+            .follow_redirects
+            .as_ref()
+            .map(|f| *f.get_ref())
+            .unwrap_or(true),
+        tls,
+        user_agent,
+    })
+}
+
+fn parse_endpoint(s: &str, default_port: Option<u16>) -> Result<Endpoint, String> {
+    let s = s.trim();
+    // Bracketed IPv6: [::1]:443
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("invalid target {s:?}"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|_| format!("invalid port in {s:?}"))?,
+            None => default_port.ok_or_else(|| format!("target {s:?} has no port"))?,
+        };
+        return Ok(Endpoint {
+            host: host.to_string(),
+            port,
+        });
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("invalid port {port:?} in {s:?}"))?;
+            if host.is_empty() || port == 0 {
+                return Err(format!("invalid target {s:?}"));
+            }
+            Ok(Endpoint {
+                host: host.to_string(),
+                port,
+            })
+        }
+        _ if !s.is_empty() && !s.contains(':') && !s.contains('/') => match default_port {
+            Some(port) => Ok(Endpoint {
+                host: s.to_string(),
+                port,
+            }),
+            None => Err(format!("target {s:?} has no port")),
+        },
+        _ => Err(format!("invalid target {s:?}")),
+    }
+}
+
+fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    s.trim_matches(|c| c == '[' || c == ']')
+        .parse::<std::net::IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("invalid resolver address {s:?}"))
+}
+
+fn resolve_expect(
+    e: Option<Spanned<ExpectSection>>,
+    kind: KindName,
+    p: &mut Problems<'_>,
+) -> Expect {
+    let Some(e) = e else { return Expect::default() };
+    let span = e.span();
+    let e = e.into_inner();
+    use KindName::*;
+    let http_like = matches!(kind, Http | Metrics);
+    let present: [(&str, bool, bool); 8] = [
+        ("status", e.status.is_some(), http_like),
+        ("body_contains", e.body_contains.is_some(), kind == Http),
+        ("body_matches", e.body_matches.is_some(), kind == Http),
+        ("json", e.json.is_some(), kind == Http),
+        ("headers", e.headers.is_some(), http_like),
+        ("cert_days", e.cert_days.is_some(), http_like || kind == Tls),
+        ("answers", e.answers.is_some(), kind == Dns),
+        ("metrics", e.metrics.is_some(), kind == Metrics),
+    ];
+    for (key, is_present, applies) in present {
+        if is_present && !applies {
+            p.at(
+                span.clone(),
+                format!(
+                    "expectation `{key}` does not apply to a {} probe",
+                    kind_str(kind)
+                ),
+                None,
+            );
+        }
+    }
+    if let Some(d) = &e.cert_days
+        && *d.get_ref() == 0
+    {
+        p.at(d.span(), "cert_days must be at least 1", None);
+    }
+    Expect {
+        status: e
+            .status
+            .map(|s| s.into_inner().into_iter().map(|v| v.0).collect())
+            .unwrap_or_default(),
+        body_contains: e.body_contains.map(|t| t.value().to_string()),
+        body_matches: e.body_matches.map(|m| m.0),
+        json: e.json.map(|j| j.into_inner().0).unwrap_or_default(),
+        headers: e
+            .headers
+            .map(|h| {
+                h.into_inner()
+                    .0
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        cert_days: e.cert_days.map(Spanned::into_inner),
+        answers: e
+            .answers
+            .map(|a| {
+                a.into_inner()
+                    .into_iter()
+                    .map(|t| t.value().trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        metrics: e.metrics.map(|m| m.into_inner().0).unwrap_or_default(),
+    }
+}
+
+fn resolve_channels(
+    sections: Vec<Spanned<schema::ChannelSection>>,
+    p: &mut Problems<'_>,
+) -> Vec<ChannelConfig> {
+    use schema::ChannelKind::*;
+    let mut out: Vec<ChannelConfig> = Vec::new();
+    for section in sections {
+        let span = section.span();
+        let c = section.into_inner();
+        let name = c.name.get_ref().clone();
+        if name.trim().is_empty() {
+            p.at(c.name.span(), "channel name cannot be empty", None);
+            continue;
+        }
+        if out.iter().any(|o| o.name == name) {
+            p.at(
+                c.name.span(),
+                format!("duplicate channel name {name:?}"),
+                None,
+            );
+            continue;
+        }
+        let kind = *c.kind.get_ref();
+        let mut require = |key: &str, present: bool| {
+            if !present {
+                p.at(
+                    span.clone(),
+                    format!("a {} channel needs `{key}`", kind.as_str()),
+                    None,
+                );
+            }
+        };
+        match kind {
+            Webhook | Slack | Discord | Teams => require("url", c.url.is_some()),
+            GithubIssue => {
+                require("repo", c.repo.is_some());
+                require("token", c.token.is_some());
+            }
+            Email => {
+                require("to", c.to.as_ref().is_some_and(|t| !t.is_empty()));
+                require("from", c.from.is_some());
+                require("smtp_host", c.smtp_host.is_some());
+            }
+            Pagerduty => require("routing_key", c.routing_key.is_some()),
+            Ntfy => require("topic", c.topic.is_some()),
+            Telegram => {
+                require("token", c.token.is_some());
+                require("chat_id", c.chat_id.is_some());
+            }
+        }
+        if let Some(u) = &c.url
+            && Url::parse(u.get_ref().value()).is_err()
+        {
+            p.at(
+                u.span(),
+                format!("invalid channel URL {:?}", u.get_ref().template()),
+                None,
+            );
+        }
+        if let Some(r) = &c.repo
+            && r.get_ref()
+                .value()
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .count()
+                != 2
+        {
+            p.at(r.span(), "repo must be `owner/name`", None);
+        }
+        let base_url = c
+            .base_url
+            .as_ref()
+            .and_then(|b| match Url::parse(b.get_ref().value()) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    p.at(b.span(), format!("invalid base_url: {e}"), None);
+                    None
+                }
+            });
+        out.push(ChannelConfig {
+            name,
+            kind,
+            url: c.url.map(Spanned::into_inner),
+            on: c.on.unwrap_or_else(|| vec![Event::Down, Event::Recovered]),
+            remind_every: c.remind_every.map(|d| d.0),
+            secret: c.secret,
+            token: c.token,
+            base_url,
+            repo: c.repo.map(Spanned::into_inner),
+            labels: c
+                .labels
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| t.value().to_string())
+                .collect(),
+            routing_key: c.routing_key,
+            chat_id: c.chat_id,
+            topic: c.topic,
+            to: c.to.unwrap_or_default(),
+            from: c.from,
+            smtp_host: c.smtp_host,
+            smtp_port: c.smtp_port.unwrap_or(587),
+            username: c.username,
+            password: c.password,
+            starttls: c.starttls.unwrap_or(true),
+        });
+    }
+    out
+}
+
+fn resolve_maintenance(
+    sections: Vec<Spanned<schema::MaintenanceSection>>,
+    probes: &[ProbeSpec],
+    p: &mut Problems<'_>,
+) -> Vec<Maintenance> {
+    let mut out = Vec::new();
+    for section in sections {
+        let m = section.into_inner();
+        let start = m.start.get_ref().0;
+        let end = m.end.get_ref().0;
+        if end <= start {
+            p.at(
+                m.end.span(),
+                "maintenance `end` must be after `start`",
+                None,
+            );
+        }
+        let mut ids = Vec::new();
+        for id in m.probes.unwrap_or_default() {
+            if probes.iter().any(|pr| pr.id.0 == *id.get_ref()) {
+                ids.push(ProbeId(id.get_ref().clone()));
+            } else {
+                p.at(id.span(), format!("unknown probe id {:?}", id.get_ref()), Some("maintenance `probes` lists probe ids (the slug of the name unless `id` is set)"));
+            }
+        }
+        out.push(Maintenance {
+            title: m.title.value().to_string(),
+            description: m.description.map(|d| d.value().to_string()),
+            probes: ids,
+            start,
+            end,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Public API"), "public-api");
+        assert_eq!(slug("  Apex DNS!! "), "apex-dns");
+        assert_eq!(slug("日本"), "");
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            parse_endpoint("db:5432", None).unwrap(),
+            Endpoint {
+                host: "db".into(),
+                port: 5432
+            }
+        );
+        assert_eq!(parse_endpoint("[::1]:443", None).unwrap().host, "::1");
+        assert_eq!(parse_endpoint("acme.dev", Some(443)).unwrap().port, 443);
+        assert!(parse_endpoint("acme.dev", None).is_err());
+        assert!(parse_endpoint("acme.dev:x", None).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Outpost: black-box probes, a SQLite store, states, alerts and a status page.
+//!
+//! Data flows one way: [`config`] → [`engine`] runs [`probe`]s (checked by
+//! [`assert`]) → [`model::ProbeResult`]s → [`store`] → [`report`].
+
+pub mod assert;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod probe;
+pub mod redact;
+pub mod report;
+pub mod store;

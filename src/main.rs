@@ -1,0 +1,49 @@
+//! The `outpost` binary: parse flags, set up logging and the runtime, map
+//! outcomes to exit codes. The work is in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use outpost::cli::{Cli, Command, LogFormat};
+use outpost::commands::{self, Exit};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match &cli.command {
+        Command::Check(args) => commands::check::check(args),
+        Command::Run(args) => match runtime() {
+            Ok(rt) => rt.block_on(commands::run::run(args)),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.exit as u8)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, commands::CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| commands::CommandError {
+            exit: Exit::Usage,
+            message: format!("cannot start the async runtime: {e}"),
+        })
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
