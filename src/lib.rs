@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod fd_limit;
 pub mod model;
 pub mod probe;
 pub mod redact;

@@ -5,9 +5,18 @@
 /// Anything that may leave the process (messages, logs, stored rows, the page) goes
 /// through [`Secrets::redact`], which puts the `${NAME}` reference back in place of
 /// the value, in plain and in percent-encoded form (a token in a URL is encoded).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Secrets {
     pairs: Vec<(String, String)>,
+}
+
+// Debug names the variables, never their values.
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.pairs.iter().map(|(n, _)| n.as_str()).collect();
+        names.dedup();
+        f.debug_struct("Secrets").field("names", &names).finish()
+    }
 }
 
 impl Secrets {

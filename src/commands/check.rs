@@ -12,7 +12,7 @@ pub fn check(args: &CheckArgs) -> Result<Exit, CommandError> {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{}: ok ({} probes, {} channels, {} maintenance windows)",
+        "{}: ok ({} probes, {} channels, {} maintenance)",
         args.config.config.display(),
         cfg.probes.len(),
         cfg.channels.len(),

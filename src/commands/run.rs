@@ -32,8 +32,16 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
     let started_at = Utc::now();
     let ctx = ProbeContext::new();
     let bar = progress_bar(specs.len());
+    let concurrency = crate::fd_limit::fit_concurrency(args.concurrency as usize);
+    if concurrency < args.concurrency as usize {
+        tracing::warn!(
+            wanted = args.concurrency,
+            concurrency,
+            "concurrency lowered to fit the open-file limit (ulimit -n)"
+        );
+    }
     let options = RunOptions {
-        concurrency: args.concurrency as usize,
+        concurrency,
         location: location.clone(),
     };
     let on_done = {

@@ -101,7 +101,7 @@ pub enum ProbeKind {
 }
 
 /// An HTTP request to make (also the scrape of a `metrics` probe).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpTarget {
     pub url: Url,
     pub method: Method,
@@ -110,6 +110,20 @@ pub struct HttpTarget {
     pub follow_redirects: bool,
     pub tls: TlsOptions,
     pub user_agent: String,
+}
+
+// Debug shows no path, query or credentials: they may hold `${ENV}` secrets.
+impl std::fmt::Debug for HttpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTarget")
+            .field("method", &self.method)
+            .field("scheme", &self.url.scheme())
+            .field("host", &self.url.host_str())
+            .field("port", &self.url.port_or_known_default())
+            .field("headers", &self.headers.len())
+            .field("follow_redirects", &self.follow_redirects)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Trust settings for a TLS connection.

@@ -1,0 +1,184 @@
+//! Deciding, without writing a byte, whether a file is ours to open.
+//!
+//! A store path is often typed by hand or comes from a CI cache, so it may name
+//! another program's database, a text file, or a store written by a newer
+//! Outpost. Each of those is refused before anything could change the file.
+
+use std::io::Read;
+use std::path::Path;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use super::error::StoreError;
+use super::migrations;
+
+/// `PRAGMA application_id` of every Outpost store: "OTPT" in ASCII.
+pub const APPLICATION_ID: i32 = 0x4F54_5054;
+
+/// The first 16 bytes of every SQLite 3 database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Refuse `path` unless it is missing, empty, an empty SQLite database, or an
+/// Outpost store this binary can read. Only reads the file.
+pub fn inspect(path: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = match std::fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    if len == 0 {
+        return Ok(());
+    }
+
+    // Check the magic ourselves so that SQLite never opens a file that is not
+    // a database at all (it would not write to it, but we need not find out).
+    let mut head = Vec::with_capacity(SQLITE_MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SQLITE_MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(io)?;
+    if head != SQLITE_MAGIC {
+        return Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+        });
+    }
+
+    // Read-only: a read-write connection would checkpoint a WAL into the main
+    // file when it closes, which changes a file we may be about to refuse.
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| classify_open_error(path, "opening the store read-only", e))?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)
+        .map_err(StoreError::sqlite(path, "setting busy_timeout"))?;
+    check_owner(&conn, path)
+}
+
+/// Refuse the database behind `conn` unless it is ours (at a schema this
+/// binary knows) or empty. Runs again under the write lock before migrating,
+/// so a file swapped after [`inspect`] is still caught.
+pub fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let read = |sql: &str| -> Result<i64, StoreError> {
+        conn.query_row(sql, [], |row| row.get(0))
+            .map_err(|e| classify_open_error(path, "reading the store header", e))
+    };
+    let application_id = read("PRAGMA application_id")?;
+    let user_version = read("PRAGMA user_version")?;
+    // The header field is a signed 32-bit integer; SQLite never returns more.
+    let application_id = i32::try_from(application_id).unwrap_or(i32::MIN);
+
+    if application_id == APPLICATION_ID {
+        let supported = migrations::latest();
+        if user_version > i64::from(supported) {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: user_version,
+                supported,
+            });
+        }
+        return Ok(());
+    }
+
+    let foreign = |detail| StoreError::Foreign {
+        path: path.to_path_buf(),
+        application_id,
+        detail,
+    };
+    if application_id != 0 {
+        return Err(foreign(""));
+    }
+    let objects = read("SELECT count(*) FROM sqlite_schema")?;
+    if objects > 0 {
+        return Err(foreign(", and it already holds tables"));
+    }
+    if user_version != 0 {
+        return Err(foreign(", and its user_version is set"));
+    }
+    Ok(())
+}
+
+/// SQLite reports a non-database only when it first reads the file; give that
+/// case its own error, keep every other failure as it is.
+fn classify_open_error(path: &Path, during: &'static str, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) {
+        StoreError::NotADatabase {
+            path: path.to_path_buf(),
+        }
+    } else {
+        StoreError::sqlite(path, during)(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp() -> tempfile::TempDir {
+        tempfile::tempdir().expect("tempdir")
+    }
+
+    #[test]
+    fn missing_and_empty_files_are_new_stores() {
+        let dir = temp();
+        let path = dir.path().join("none.db");
+        assert!(inspect(&path).is_ok());
+        std::fs::write(&path, b"").expect("write");
+        assert!(inspect(&path).is_ok());
+    }
+
+    #[test]
+    fn short_garbage_is_not_a_database() {
+        let dir = temp();
+        let path = dir.path().join("short.db");
+        std::fs::write(&path, b"SQLite").expect("write");
+        assert!(matches!(
+            inspect(&path),
+            Err(StoreError::NotADatabase { .. })
+        ));
+    }
+
+    #[test]
+    fn magic_with_a_broken_header_is_not_a_database() {
+        let dir = temp();
+        let path = dir.path().join("broken.db");
+        let mut bytes = SQLITE_MAGIC.to_vec();
+        bytes.extend(std::iter::repeat_n(0xA5u8, 4096));
+        std::fs::write(&path, &bytes).expect("write");
+        let err = inspect(&path).expect_err("refused");
+        assert!(
+            matches!(err, StoreError::NotADatabase { .. }),
+            "unexpected error: {err}"
+        );
+        assert_eq!(std::fs::read(&path).expect("read"), bytes);
+    }
+
+    #[test]
+    fn an_empty_sqlite_database_is_accepted() {
+        let dir = temp();
+        let path = dir.path().join("empty.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA journal_mode=WAL; VACUUM;")
+            .expect("materialise the header");
+        drop(conn);
+        assert!(std::fs::metadata(&path).expect("meta").len() > 0);
+        assert!(inspect(&path).is_ok());
+    }
+
+    #[test]
+    fn another_application_id_is_foreign() {
+        let dir = temp();
+        let path = dir.path().join("other.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA application_id = 1234; VACUUM;")
+            .expect("set id");
+        drop(conn);
+        match inspect(&path) {
+            Err(StoreError::Foreign { application_id, .. }) => assert_eq!(application_id, 1234),
+            other => panic!("expected Foreign, got {other:?}"),
+        }
+    }
+}
