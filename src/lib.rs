@@ -3,6 +3,7 @@
 //! Data flows one way: [`config`] → [`engine`] runs [`probe`]s (checked by
 //! [`assert`]) → [`model::ProbeResult`]s → [`store`] → [`report`].
 
+pub mod alert;
 pub mod assert;
 pub mod cli;
 pub mod commands;

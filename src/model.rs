@@ -56,7 +56,7 @@ impl FromStr for Outcome {
 }
 
 /// Why a result is not `up`: the classified failure of SPEC §1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Cause {
     Dns,
@@ -230,4 +230,57 @@ pub struct ProbeResult {
     pub latency: Duration,
     pub phases: Phases,
     pub cert_expires_at: Option<DateTime<Utc>>,
+}
+
+/// A probe's state, changed only through thresholds over consecutive results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Operational,
+    Degraded,
+    Down,
+    Maintenance,
+    Unknown,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Operational => "operational",
+            State::Degraded => "degraded",
+            State::Down => "down",
+            State::Maintenance => "maintenance",
+            State::Unknown => "unknown",
+        }
+    }
+
+    /// How bad a state is, for "worst state" comparisons; maintenance and
+    /// unknown rank with operational because they are not failures.
+    pub fn severity(self) -> u8 {
+        match self {
+            State::Operational | State::Maintenance | State::Unknown => 0,
+            State::Degraded => 1,
+            State::Down => 2,
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for State {
+    type Err = UnknownVariant;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "operational" => State::Operational,
+            "degraded" => State::Degraded,
+            "down" => State::Down,
+            "maintenance" => State::Maintenance,
+            "unknown" => State::Unknown,
+            other => return Err(UnknownVariant(other.to_string())),
+        })
+    }
 }

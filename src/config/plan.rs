@@ -181,6 +181,8 @@ pub struct ChannelConfig {
     pub username: Option<Text>,
     pub password: Option<Text>,
     pub starttls: bool,
+    /// PEM roots from the channel's `ca_file`, trusted beside the system's.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// One `[[maintenance]]` window.

@@ -42,7 +42,7 @@ pub(super) fn resolve(
         );
     }
 
-    let channels = resolve_channels(file.channel, p);
+    let channels = resolve_channels(file.channel, base_dir, p);
     let channel_names: BTreeSet<String> = channels.iter().map(|c| c.name.clone()).collect();
 
     let mut probes = Vec::new();
@@ -706,6 +706,7 @@ fn resolve_expect(
 
 fn resolve_channels(
     sections: Vec<Spanned<schema::ChannelSection>>,
+    base_dir: &Path,
     p: &mut Problems<'_>,
 ) -> Vec<ChannelConfig> {
     use schema::ChannelKind::*;
@@ -783,6 +784,20 @@ fn resolve_channels(
                     None
                 }
             });
+        let ca_pem = c.ca_file.as_ref().and_then(|ca| {
+            let path = base_dir.join(ca.get_ref().value());
+            match std::fs::read(&path) {
+                Ok(pem) if rustls_pemfile::certs(&mut pem.as_slice()).any(|c| c.is_ok()) => Some(pem),
+                Ok(_) => {
+                    p.at(ca.span(), format!("{} holds no PEM certificate", path.display()), None);
+                    None
+                }
+                Err(e) => {
+                    p.at(ca.span(), format!("cannot read ca_file {}: {e}", path.display()), Some("ca_file is relative to the directory of probes.toml"));
+                    None
+                }
+            }
+        });
         out.push(ChannelConfig {
             name,
             kind,
@@ -809,6 +824,7 @@ fn resolve_channels(
             username: c.username,
             password: c.password,
             starttls: c.starttls.unwrap_or(true),
+            ca_pem,
         });
     }
     out

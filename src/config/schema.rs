@@ -339,6 +339,8 @@ pub struct ChannelSection {
     pub username: Option<Text>,
     pub password: Option<Text>,
     pub starttls: Option<bool>,
+    /// Extra trusted roots (PEM) for a self-hosted endpoint or SMTP server.
+    pub ca_file: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Deserialize)]

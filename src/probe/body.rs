@@ -1,4 +1,148 @@
 //! Reading a response body: decompression and the 1 MiB cap.
+//!
+//! The body is streamed through the decoder and reading stops one byte past the
+//! cap, so memory stays at the cap plus a chunk whatever the target sends (a gzip
+//! bomb, an endless body).
+
+use std::io;
+use std::pin::Pin;
+
+use async_compression::tokio::bufread::{DeflateDecoder, GzipDecoder};
+use futures::TryStreamExt;
+use http::HeaderMap;
+use http::header::CONTENT_ENCODING;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt};
+use tokio_util::io::StreamReader;
+
+use super::net::io_message;
+use crate::model::{Cause, Failure};
 
 /// Bodies are read up to this many bytes after decompression.
 pub const MAX_BODY: usize = 1024 * 1024;
+
+/// How a body is encoded on the wire (`Content-Encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Deflate,
+}
+
+impl Encoding {
+    /// The encoding the headers announce; anything we cannot decode is a `body` failure.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, Failure> {
+        let mut values = headers.get_all(CONTENT_ENCODING).iter();
+        let Some(value) = values.next() else {
+            return Ok(Encoding::Identity);
+        };
+        let unknown = || {
+            Failure::new(
+                Cause::Body,
+                format!(
+                    "unsupported content-encoding {:?}",
+                    crate::assert::short(&String::from_utf8_lossy(value.as_bytes()))
+                ),
+            )
+        };
+        // Stacked encodings (`gzip, gzip` or two headers) are legal but nobody
+        // healthy sends them; refusing keeps the decoder simple.
+        if values.next().is_some() {
+            return Err(unknown());
+        }
+        let name = value.to_str().map_err(|_| unknown())?.trim();
+        match name.to_ascii_lowercase().as_str() {
+            "" | "identity" => Ok(Encoding::Identity),
+            "gzip" | "x-gzip" => Ok(Encoding::Gzip),
+            "deflate" => Ok(Encoding::Deflate),
+            _ => Err(unknown()),
+        }
+    }
+}
+
+/// A transport error from hyper, kept apart from decoding errors once both
+/// travel as `io::Error` through the decoder.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Transport(hyper::Error);
+
+/// Read the whole body, decoded, up to [`MAX_BODY`].
+///
+/// Errors: larger than the cap, undecodable → `body`; the connection closing or
+/// failing before the body is complete → `protocol`.
+pub async fn read(body: Incoming, encoding: Encoding) -> Result<Vec<u8>, Failure> {
+    let stream = body
+        .into_data_stream()
+        .map_err(|e| io::Error::other(Transport(e)));
+    let mut raw = StreamReader::new(stream);
+    let mut decoded: Pin<Box<dyn AsyncRead + Send>> = match encoding {
+        Encoding::Identity => Box::pin(raw),
+        Encoding::Gzip => {
+            let mut d = GzipDecoder::new(raw);
+            d.multiple_members(true);
+            Box::pin(d)
+        }
+        Encoding::Deflate => {
+            skip_zlib_header(&mut raw)
+                .await
+                .map_err(|e| read_failure(&e, encoding))?;
+            Box::pin(DeflateDecoder::new(raw))
+        }
+    };
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = decoded
+            .read(&mut chunk)
+            .await
+            .map_err(|e| read_failure(&e, encoding))?;
+        if n == 0 {
+            return Ok(out);
+        }
+        if out.len() + n > MAX_BODY {
+            return Err(Failure::new(Cause::Body, "body larger than 1 MiB"));
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// HTTP `deflate` is meant to be zlib-wrapped, but some servers send raw deflate;
+/// skip the two-byte zlib header when there is one and inflate either way. (The
+/// trailing checksum is left unread: the decoder stops at the final block.)
+async fn skip_zlib_header<R: AsyncBufRead + Unpin>(reader: &mut R) -> io::Result<()> {
+    let buf = reader.fill_buf().await?;
+    if let [cmf, flg, ..] = *buf
+        && cmf & 0x0f == 8
+        && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
+    {
+        reader.consume(2);
+    }
+    Ok(())
+}
+
+fn read_failure(e: &io::Error, encoding: Encoding) -> Failure {
+    if let Some(Transport(h)) = e.get_ref().and_then(|i| i.downcast_ref::<Transport>()) {
+        return Failure::new(Cause::Protocol, body_transport_message(h));
+    }
+    let what = match encoding {
+        Encoding::Identity => return Failure::new(Cause::Protocol, io_message(e)),
+        Encoding::Gzip => "gzip",
+        Encoding::Deflate => "deflate",
+    };
+    Failure::new(Cause::Body, format!("invalid {what} body: {}", io_message(e)))
+}
+
+fn body_transport_message(e: &hyper::Error) -> String {
+    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<io::Error>());
+    match io.map(io::Error::kind) {
+        Some(io::ErrorKind::UnexpectedEof) => {
+            "connection closed before the body was complete".to_string()
+        }
+        Some(io::ErrorKind::ConnectionReset) => "connection reset during body transfer".to_string(),
+        _ if e.is_incomplete_message() => {
+            "connection closed before the body was complete".to_string()
+        }
+        _ => crate::assert::short(&format!("body transfer failed: {e}")),
+    }
+}

@@ -63,10 +63,10 @@ pub enum StoreError {
 
 impl StoreError {
     /// A closure for `map_err` that wraps an SQLite error with the file and the step.
-    pub(crate) fn sqlite(
-        path: &std::path::Path,
+    pub(crate) fn sqlite<'a>(
+        path: &'a std::path::Path,
         during: &'static str,
-    ) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    ) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
         move |source| StoreError::Sqlite {
             path: path.to_path_buf(),
             during,

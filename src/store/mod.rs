@@ -1,38 +1,79 @@
 //! The SQLite store: one file, migrations on open, all results of a run in one
 //! transaction.
+//!
+//! Opening is careful: the file is first inspected without writing
+//! ([`guard`]); only a missing or empty file, an empty SQLite database or an
+//! Outpost store this binary understands is then opened for writing, switched
+//! to WAL and migrated ([`migrations`]).
 
-use std::path::Path;
+mod error;
+mod guard;
+pub mod migrations;
+mod results;
 
-use crate::model::ProbeResult;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// Why the store could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{path}: {source}")]
-    Sqlite {
-        path: String,
-        #[source]
-        source: rusqlite::Error,
-    },
-}
+use rusqlite::Connection;
+
+pub use error::StoreError;
+pub use guard::APPLICATION_ID;
+
+/// How long a writer waits for another process's write lock. Two overlapping
+/// cron runs each write one short transaction, so this is ample.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An open store.
 pub struct Store {
-    _conn: rusqlite::Connection,
+    conn: Connection,
+    path: PathBuf,
 }
 
 impl Store {
-    /// Open (creating and migrating if needed) the store at `path`.
+    /// Open (creating and migrating if needed) the store at `path`, refusing
+    /// any file that is not ours without changing a byte of it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = rusqlite::Connection::open(path).map_err(|source| StoreError::Sqlite {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(Store { _conn: conn })
+        guard::inspect(path)?;
+
+        let mut conn = Connection::open(path).map_err(StoreError::sqlite(path, "opening the store"))?;
+        // busy_timeout first: every later statement may meet another writer.
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(StoreError::sqlite(path, "setting busy_timeout"))?;
+        // WAL: readers never block the writer and a second run's writer waits
+        // for the first instead of failing.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(StoreError::sqlite(path, "switching to WAL"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Some file systems (network mounts) cannot share WAL memory; the
+            // store still works, only concurrent runs wait longer.
+            tracing::warn!(store = %path.display(), mode, "store is not in WAL mode");
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .map_err(StoreError::sqlite(path, "setting pragmas"))?;
+        migrations::migrate(&mut conn, path)?;
+
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
-    /// Write every result of one run in one transaction.
-    pub fn insert_results(&mut self, _results: &[ProbeResult]) -> Result<(), StoreError> {
-        Ok(())
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open store (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(StoreError::sqlite(&self.path, "reading the schema version"))?;
+        u32::try_from(v).map_err(|_| StoreError::BadValue {
+            path: self.path.clone(),
+            column: "user_version",
+            value: v.to_string(),
+        })
     }
 }

@@ -2,6 +2,7 @@
 //! way to run the real `outpost` binary. Each test binary uses a part of it.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod http;
 
 use std::path::{Path, PathBuf};

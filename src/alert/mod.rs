@@ -1,0 +1,82 @@
+//! Alerts: notifications and the channels that carry them (SPEC §8).
+//!
+//! The evaluation stage writes notifications into the store's outbox in the same
+//! transaction as the state change; `outbox.rs` delivers them through the
+//! channel kinds below, with retries, and marks what was delivered.
+
+pub mod discord;
+pub mod email;
+pub mod github;
+pub mod message;
+pub mod notification;
+pub mod ntfy;
+pub mod pagerduty;
+pub mod slack;
+pub mod teams;
+pub mod telegram;
+pub mod webhook;
+
+use std::time::Duration;
+
+pub use notification::{EventKind, Notification};
+
+use crate::config::{ChannelConfig, ChannelKind};
+
+/// What a channel answered to a delivery: the HTTP status or SMTP reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub detail: String,
+}
+
+/// A delivery that did not go through.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct DeliveryError {
+    /// Worth trying again (network error, 5xx, 429); a 4xx other than 429 is not.
+    pub retryable: bool,
+    /// Never holds a secret (no webhook URL, no token).
+    pub message: String,
+}
+
+impl DeliveryError {
+    pub fn retryable(message: impl Into<String>) -> Self {
+        DeliveryError {
+            retryable: true,
+            message: message.into(),
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        DeliveryError {
+            retryable: false,
+            message: message.into(),
+        }
+    }
+}
+
+/// Shared by every delivery of a run: one HTTP client (connection reuse).
+#[derive(Clone)]
+pub struct Delivery {
+    pub http: reqwest::Client,
+    /// The bound on one delivery attempt.
+    pub timeout: Duration,
+}
+
+/// Deliver one notification through one channel.
+pub async fn deliver(
+    delivery: &Delivery,
+    channel: &ChannelConfig,
+    n: &Notification,
+) -> Result<Receipt, DeliveryError> {
+    match channel.kind {
+        ChannelKind::Webhook => webhook::send(delivery, channel, n).await,
+        ChannelKind::Slack => slack::send(delivery, channel, n).await,
+        ChannelKind::Discord => discord::send(delivery, channel, n).await,
+        ChannelKind::Teams => teams::send(delivery, channel, n).await,
+        ChannelKind::GithubIssue => github::send(delivery, channel, n).await,
+        ChannelKind::Email => email::send(delivery, channel, n).await,
+        ChannelKind::Pagerduty => pagerduty::send(delivery, channel, n).await,
+        ChannelKind::Ntfy => ntfy::send(delivery, channel, n).await,
+        ChannelKind::Telegram => telegram::send(delivery, channel, n).await,
+    }
+}

@@ -1,0 +1,72 @@
+//! What a notification says, independent of the channel that carries it. It is
+//! stored in the outbox as JSON, so its shape is part of the store.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Cause, State};
+
+/// Why a notification is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// The state became `down` (from operational or degraded).
+    Down,
+    /// The state became `degraded`.
+    Degraded,
+    /// Back to `operational`: the incident is resolved.
+    Recovered,
+    /// Still down after `remind_every`.
+    Reminder,
+    /// `outpost alert test CHANNEL`.
+    Test,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Down => "down",
+            EventKind::Degraded => "degraded",
+            EventKind::Recovered => "recovered",
+            EventKind::Reminder => "reminder",
+            EventKind::Test => "test",
+        }
+    }
+}
+
+/// One event about one probe, to be told to one channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub event: EventKind,
+    pub probe_id: String,
+    pub probe_name: String,
+    pub group: Option<String>,
+    /// The state after the event.
+    pub state: State,
+    pub previous_state: State,
+    /// When the incident started (the state left operational).
+    pub since: DateTime<Utc>,
+    /// When the event happened.
+    pub at: DateTime<Utc>,
+    /// The incident's first failure.
+    pub cause: Option<Cause>,
+    pub message: Option<String>,
+    /// The store's incident id; with the probe id it makes stable dedup keys.
+    pub incident_id: i64,
+    /// The probe's page on the public status page, when `page.url` is set.
+    pub link: Option<String>,
+    pub page_title: String,
+}
+
+impl Notification {
+    /// How long the incident has lasted at the time of the event.
+    pub fn duration(&self) -> chrono::Duration {
+        self.at - self.since
+    }
+
+    /// A key that is the same for every event of one incident (PagerDuty
+    /// `dedup_key`, GitHub issue marker).
+    pub fn dedup_key(&self) -> String {
+        format!("outpost/{}/{}", self.probe_id, self.incident_id)
+    }
+}

@@ -1,0 +1,144 @@
+//! The schema, as a list of SQL steps keyed on `PRAGMA user_version`.
+//!
+//! Step `i` takes a store from version `i` to `i + 1`. Steps are only ever
+//! appended: a released step never changes, because stores in the wild have
+//! already run it.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::StoreError;
+use super::guard::{self, APPLICATION_ID};
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[&str] = &[V1_RESULTS];
+
+/// v1: one row per probe result, every field of the JSON output plus location.
+///
+/// `started_at` is INTEGER unix milliseconds, not text: equality is exact, so
+/// UNIQUE(probe, location, started_at) makes a merge of shards idempotent
+/// whatever text form another writer would have chosen (`Z` or `+00:00`,
+/// 3 or 9 fraction digits); it sorts numerically, a UTC day is
+/// `started_at / 86400000` for rollups, and it is 8 bytes instead of ~24.
+/// `cert_expires_at` is RFC 3339 text: it is only shown, never grouped on.
+///
+/// `cause` has no CHECK, unlike `outcome`: new causes will be added, and SQLite
+/// cannot change a CHECK without rebuilding the table. Readers reject values
+/// they do not know. STRICT makes SQLite enforce the declared column types.
+const V1_RESULTS: &str = "
+CREATE TABLE results (
+    id              INTEGER PRIMARY KEY,
+    probe           TEXT    NOT NULL,
+    location        TEXT    NOT NULL,
+    started_at      INTEGER NOT NULL,
+    outcome         TEXT    NOT NULL CHECK (outcome IN ('up', 'degraded', 'down')),
+    cause           TEXT,
+    message         TEXT,
+    status          INTEGER,
+    latency_ms      REAL    NOT NULL,
+    dns_ms          REAL,
+    connect_ms      REAL,
+    tls_ms          REAL,
+    ttfb_ms         REAL,
+    transfer_ms     REAL,
+    cert_expires_at TEXT,
+    UNIQUE (probe, location, started_at)
+) STRICT;
+
+-- Latest results of a probe, across locations.
+CREATE INDEX results_probe_started ON results (probe, started_at);
+";
+
+/// The schema version this binary writes and understands.
+pub fn latest() -> u32 {
+    // A list of SQL steps in the source: never near u32::MAX.
+    u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+}
+
+/// Bring the store up to [`latest`], one transaction per step. Each step
+/// re-reads the version under the write lock, so two processes opening the
+/// same new file at once apply each step once.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sqlite(path, "starting a migration"))?;
+        guard::check_owner(&tx, path)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(StoreError::sqlite(path, "reading the schema version"))?;
+        // check_owner has refused versions above latest(); negative ones
+        // cannot come from us and are treated as a new store.
+        let Some(step) = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+        else {
+            return tx
+                .commit()
+                .map_err(StoreError::sqlite(path, "ending the migration check"));
+        };
+        tx.execute_batch(step)
+            .map_err(StoreError::sqlite(path, "migrating the schema"))?;
+        tx.pragma_update(None, "user_version", version + 1)
+            .map_err(StoreError::sqlite(path, "recording the schema version"))?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(StoreError::sqlite(path, "marking the file as an Outpost store"))?;
+        tx.commit()
+            .map_err(StoreError::sqlite(path, "committing a migration"))?;
+        tracing::debug!(store = %path.display(), version = version + 1, "migrated store");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("user_version")
+    }
+
+    #[test]
+    fn every_step_applies_in_order_and_bumps_the_version() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrate(&mut conn, Path::new(":memory:")).expect("migrate");
+        assert_eq!(version(&conn), i64::from(latest()));
+        let id: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .expect("application_id");
+        assert_eq!(id, APPLICATION_ID);
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrate(&mut conn, Path::new(":memory:")).expect("first");
+        migrate(&mut conn, Path::new(":memory:")).expect("second");
+        assert_eq!(version(&conn), i64::from(latest()));
+    }
+
+    #[test]
+    fn a_failing_step_leaves_the_version_unchanged() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        // Our file, but a table the first step creates already exists: the
+        // step fails half-way and must leave nothing behind.
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .expect("claim the file");
+        conn.execute_batch("CREATE TABLE results (x)").expect("clash");
+        assert!(migrate(&mut conn, Path::new(":memory:")).is_err());
+        assert_eq!(version(&conn), 0);
+    }
+
+    #[test]
+    fn outcome_is_checked() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrate(&mut conn, Path::new(":memory:")).expect("migrate");
+        let err = conn.execute(
+            "INSERT INTO results (probe, location, started_at, outcome, latency_ms)
+             VALUES ('a', 'l', 0, 'sideways', 1.0)",
+            [],
+        );
+        assert!(err.is_err());
+    }
+}

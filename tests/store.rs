@@ -1,0 +1,459 @@
+//! The SQLite store on real files: round trips, idempotent inserts, refusing
+//! files that are not ours without touching them, and overlapping writers.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use outpost::model::{Cause, Outcome, Phases, ProbeId, ProbeResult};
+use outpost::store::{APPLICATION_ID, Store, StoreError, migrations};
+use rusqlite::Connection;
+use support::{Workspace, http};
+
+fn at(millis: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(millis).single().expect("valid time")
+}
+
+/// A result with every optional field set.
+fn full(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
+    ProbeResult {
+        probe: ProbeId(probe.to_string()),
+        location: location.to_string(),
+        started_at: at(started_ms),
+        outcome: Outcome::Down,
+        cause: Some(Cause::Status),
+        message: Some("expected status 2xx, got 503 — «ünïcödé»".to_string()),
+        status: Some(503),
+        latency: Duration::from_micros(41_700),
+        phases: Phases {
+            dns: Some(Duration::from_micros(400)),
+            connect: Some(Duration::from_micros(1_100)),
+            tls: Some(Duration::from_micros(6_000)),
+            ttfb: Some(Duration::from_nanos(33_900_123)),
+            transfer: Some(Duration::from_micros(300)),
+        },
+        cert_expires_at: Some(
+            Utc.with_ymd_and_hms(2027, 1, 9, 0, 0, 0)
+                .single()
+                .expect("valid time"),
+        ),
+    }
+}
+
+/// A result with every optional field `None`.
+fn bare(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
+    ProbeResult {
+        probe: ProbeId(probe.to_string()),
+        location: location.to_string(),
+        started_at: at(started_ms),
+        outcome: Outcome::Up,
+        cause: None,
+        message: None,
+        status: None,
+        latency: Duration::from_micros(12_345),
+        phases: Phases::default(),
+        cert_expires_at: None,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn assert_close(what: &str, got: Option<Duration>, want: Option<Duration>) {
+    match (got, want) {
+        (None, None) => {}
+        (Some(g), Some(w)) => assert!(
+            (ms(g) - ms(w)).abs() < 0.001,
+            "{what}: got {} ms, want {} ms",
+            ms(g),
+            ms(w)
+        ),
+        _ => panic!("{what}: got {got:?}, want {want:?}"),
+    }
+}
+
+/// Equal field by field; durations in ms within 0.001.
+fn assert_same(got: &ProbeResult, want: &ProbeResult) {
+    assert_eq!(got.probe, want.probe);
+    assert_eq!(got.location, want.location);
+    assert_eq!(got.started_at, want.started_at);
+    assert_eq!(got.outcome, want.outcome);
+    assert_eq!(got.cause, want.cause);
+    assert_eq!(got.message, want.message);
+    assert_eq!(got.status, want.status);
+    assert_close("latency", Some(got.latency), Some(want.latency));
+    assert_close("dns", got.phases.dns, want.phases.dns);
+    assert_close("connect", got.phases.connect, want.phases.connect);
+    assert_close("tls", got.phases.tls, want.phases.tls);
+    assert_close("ttfb", got.phases.ttfb, want.phases.ttfb);
+    assert_close("transfer", got.phases.transfer, want.phases.transfer);
+    assert_eq!(got.cert_expires_at, want.cert_expires_at);
+}
+
+fn pragma_text(path: &Path, pragma: &str) -> String {
+    let conn = Connection::open(path).expect("open");
+    conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get(0))
+        .expect("pragma")
+}
+
+#[test]
+fn a_new_store_is_in_wal_mode_at_the_latest_schema() {
+    let ws = Workspace::new();
+    let store = Store::open(&ws.db()).expect("open");
+    assert_eq!(store.schema_version().expect("version"), migrations::latest());
+    assert_eq!(store.count_results().expect("count"), 0);
+    drop(store);
+
+    assert_eq!(pragma_text(&ws.db(), "journal_mode"), "wal");
+    let conn = Connection::open(ws.db()).expect("open");
+    let (id, version): (i32, i64) = conn
+        .query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id),
+                    (SELECT user_version FROM pragma_user_version)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("header");
+    assert_eq!(id, APPLICATION_ID);
+    assert_eq!(version, i64::from(migrations::latest()));
+}
+
+#[test]
+fn results_round_trip_through_a_reopened_store() {
+    let ws = Workspace::new();
+    let written = vec![
+        full("api", "eu", 1_764_064_800_123),
+        bare("api", "us", 1_764_064_800_124),
+        bare("db", "eu", 1_764_064_800_000),
+    ];
+    {
+        let mut store = Store::open(&ws.db()).expect("open");
+        store.insert_results(&written).expect("insert");
+    }
+
+    let store = Store::open(&ws.db()).expect("reopen");
+    assert_eq!(store.count_results().expect("count"), 3);
+    let api = store
+        .results_for(&ProbeId("api".into()), 10)
+        .expect("read api");
+    assert_eq!(api.len(), 2);
+    // Newest first.
+    assert_same(&api[0], &written[1]);
+    assert_same(&api[1], &written[0]);
+    let db = store.results_for(&ProbeId("db".into()), 10).expect("read db");
+    assert_eq!(db.len(), 1);
+    assert_same(&db[0], &written[2]);
+    assert!(
+        store
+            .results_for(&ProbeId("nope".into()), 10)
+            .expect("read none")
+            .is_empty()
+    );
+}
+
+#[test]
+fn results_for_is_newest_first_and_limited() {
+    let ws = Workspace::new();
+    let mut store = Store::open(&ws.db()).expect("open");
+    let base = 1_764_064_800_000;
+    // Written out of order, across two locations.
+    let results: Vec<ProbeResult> = [3, 0, 4, 1, 2]
+        .iter()
+        .map(|i| bare("api", if i % 2 == 0 { "eu" } else { "us" }, base + i * 60_000))
+        .collect();
+    store.insert_results(&results).expect("insert");
+    let got = store.results_for(&ProbeId("api".into()), 3).expect("read");
+    let starts: Vec<i64> = got.iter().map(|r| r.started_at.timestamp_millis()).collect();
+    assert_eq!(
+        starts,
+        vec![base + 4 * 60_000, base + 3 * 60_000, base + 2 * 60_000]
+    );
+}
+
+#[test]
+fn inserting_the_same_results_twice_keeps_one_row_each() {
+    let ws = Workspace::new();
+    let results = vec![
+        full("api", "eu", 1_764_064_800_000),
+        bare("api", "eu", 1_764_064_860_000),
+        // Same probe and time from another location is another result.
+        bare("api", "us", 1_764_064_860_000),
+    ];
+    let mut store = Store::open(&ws.db()).expect("open");
+    store.insert_results(&results).expect("first");
+    store.insert_results(&results).expect("second");
+    assert_eq!(store.count_results().expect("count"), 3);
+
+    // As `merge` will: another handle, the same shard again.
+    let mut other = Store::open(&ws.db()).expect("open again");
+    other.insert_results(&results).expect("third");
+    assert_eq!(other.count_results().expect("count"), 3);
+    // The first write wins; the duplicate does not overwrite it.
+    let got = other
+        .results_for(&ProbeId("api".into()), 10)
+        .expect("read");
+    assert_eq!(got.len(), 3);
+}
+
+#[test]
+fn an_empty_batch_is_fine() {
+    let ws = Workspace::new();
+    let mut store = Store::open(&ws.db()).expect("open");
+    store.insert_results(&[]).expect("insert nothing");
+    assert_eq!(store.count_results().expect("count"), 0);
+}
+
+#[test]
+fn an_unknown_stored_cause_is_an_error_not_a_panic() {
+    let ws = Workspace::new();
+    drop(Store::open(&ws.db()).expect("create"));
+    let conn = Connection::open(ws.db()).expect("raw open");
+    conn.execute(
+        "INSERT INTO results (probe, location, started_at, outcome, cause, latency_ms)
+         VALUES ('api', 'eu', 0, 'down', 'gremlins', 1.5)",
+        [],
+    )
+    .expect("raw insert");
+    drop(conn);
+
+    let store = Store::open(&ws.db()).expect("open");
+    let err = store
+        .results_for(&ProbeId("api".into()), 10)
+        .expect_err("unknown cause");
+    assert!(
+        matches!(err, StoreError::BadValue { column: "cause", .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("gremlins"), "{msg}");
+    assert!(msg.contains(&ws.db().display().to_string()), "{msg}");
+}
+
+#[test]
+fn an_empty_sqlite_database_becomes_a_store() {
+    let ws = Workspace::new();
+    let conn = Connection::open(ws.db()).expect("open");
+    conn.execute_batch("VACUUM").expect("write a header");
+    drop(conn);
+    let store = Store::open(&ws.db()).expect("adopted");
+    assert_eq!(store.schema_version().expect("version"), migrations::latest());
+}
+
+// ---- refusing files that are not ours ------------------------------------
+
+/// Files SQLite keeps beside a database; refusing must not leave any behind.
+fn sidecars(path: &Path) -> Vec<PathBuf> {
+    ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|s| PathBuf::from(format!("{}{s}", path.display())))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Open `path`, expect a refusal, and check the file did not change.
+fn refused(path: &Path) -> StoreError {
+    let before = std::fs::read(path).expect("read before");
+    let err = match Store::open(path) {
+        Ok(_) => panic!("{} was opened, expected a refusal", path.display()),
+        Err(e) => e,
+    };
+    let after = std::fs::read(path).expect("read after");
+    assert!(before == after, "{} was modified", path.display());
+    assert_eq!(sidecars(path), Vec::<PathBuf>::new());
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "message does not name the file: {msg}"
+    );
+    err
+}
+
+/// Deterministic noise (xorshift), so a failure is reproducible.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn random_bytes_are_refused_untouched() {
+    let ws = Workspace::new();
+    let path = ws.path().join("random.db");
+    std::fs::write(&path, noise(64 * 1024)).expect("write");
+    let err = refused(&path);
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+    assert!(err.to_string().contains("refusing to touch it"), "{err}");
+}
+
+#[test]
+fn a_text_file_is_refused_untouched() {
+    let ws = Workspace::new();
+    let path = ws.path().join("notes.db");
+    std::fs::write(&path, "remember to renew the certificate\n").expect("write");
+    let err = refused(&path);
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+}
+
+#[test]
+fn another_applications_database_is_refused_untouched() {
+    let ws = Workspace::new();
+    let path = ws.path().join("app.db");
+    let conn = Connection::open(&path).expect("open");
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+         INSERT INTO users (name) VALUES ('ada');",
+    )
+    .expect("their schema");
+    drop(conn);
+
+    let err = refused(&path);
+    assert!(
+        matches!(err, StoreError::Foreign { application_id: 0, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("is not an Outpost store"), "{msg}");
+    assert!(msg.contains("refusing to touch it"), "{msg}");
+}
+
+#[test]
+fn another_application_id_is_refused_untouched() {
+    let ws = Workspace::new();
+    let path = ws.path().join("tagged.db");
+    let conn = Connection::open(&path).expect("open");
+    // Fossil's id; no tables at all.
+    conn.execute_batch("PRAGMA application_id = 252006673; VACUUM;")
+        .expect("set id");
+    drop(conn);
+    let err = refused(&path);
+    assert!(
+        matches!(
+            err,
+            StoreError::Foreign {
+                application_id: 252_006_673,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_outpost_is_refused_untouched() {
+    let ws = Workspace::new();
+    // A real store, then bumped as a later binary would.
+    {
+        let mut store = Store::open(&ws.db()).expect("create");
+        store
+            .insert_results(&[bare("api", "eu", 1_764_064_800_000)])
+            .expect("insert");
+    }
+    let conn = Connection::open(ws.db()).expect("open");
+    conn.pragma_update(None, "user_version", 7).expect("bump");
+    drop(conn);
+
+    let err = refused(&ws.db());
+    match &err {
+        StoreError::TooNew {
+            found, supported, ..
+        } => {
+            assert_eq!(*found, 7);
+            assert_eq!(*supported, migrations::latest());
+        }
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!(
+            "was written by a newer Outpost (schema 7, this binary knows {})",
+            migrations::latest()
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("upgrade outpost"), "{msg}");
+    assert_eq!(pragma_text(&ws.db(), "user_version"), "7");
+}
+
+#[test]
+fn run_refuses_a_foreign_store_with_exit_code_3() {
+    let ws = Workspace::new();
+    let db = ws.path().join("someone-else.db");
+    let conn = Connection::open(&db).expect("open");
+    conn.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY)")
+        .expect("their schema");
+    drop(conn);
+    let before = std::fs::read(&db).expect("read before");
+
+    let cfg = ws.config(&format!(
+        "[[probe]]\nname = \"db\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:{}\"\n",
+        http::closed_port()
+    ));
+    let out = support::outpost()
+        .arg("run")
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--db")
+        .arg(&db)
+        .args(["--format", "json", "--location", "test"])
+        .output()
+        .expect("run outpost");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "stderr:\n{stderr}");
+    assert!(stderr.contains("someone-else.db"), "stderr:\n{stderr}");
+    assert!(stderr.contains("not an Outpost store"), "stderr:\n{stderr}");
+    assert_eq!(std::fs::read(&db).expect("read after"), before);
+}
+
+// ---- overlapping writers -----------------------------------------------------
+
+#[test]
+fn two_writers_on_one_file_both_land() {
+    const BATCHES: i64 = 100;
+    const PER_BATCH: i64 = 20;
+    let ws = Workspace::new();
+    let path = Arc::new(ws.db());
+    // Both open the new file at the same moment, as two cron runs would.
+    let start = Arc::new(Barrier::new(2));
+    let writers: Vec<_> = ["eu", "us"]
+        .into_iter()
+        .map(|location| {
+            let path = path.clone();
+            let start = start.clone();
+            std::thread::spawn(move || -> Result<(), StoreError> {
+                start.wait();
+                let mut store = Store::open(&path)?;
+                for batch in 0..BATCHES {
+                    let results: Vec<ProbeResult> = (0..PER_BATCH)
+                        .map(|i| {
+                            full(
+                                &format!("probe-{i}"),
+                                location,
+                                1_764_064_800_000 + batch * 1_000,
+                            )
+                        })
+                        .collect();
+                    store.insert_results(&results)?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer thread").expect("writer");
+    }
+    let store = Store::open(&path).expect("open");
+    assert_eq!(
+        store.count_results().expect("count"),
+        (2 * BATCHES * PER_BATCH) as u64
+    );
+}
