@@ -41,6 +41,8 @@ fn raise_nofile() -> Option<u64> {
             lim.rlim_cur = target;
         }
     }
+    // rlim_t is u64 on Linux and macOS but not on every Unix.
+    #[allow(clippy::unnecessary_cast)]
     Some(lim.rlim_cur as u64)
 }
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod evaluate;
 pub mod fd_limit;
 pub mod model;
 pub mod probe;

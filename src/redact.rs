@@ -42,7 +42,7 @@ impl Secrets {
             .collect();
         pairs.extend(encoded);
         // Longest first, so a secret that contains another is replaced whole.
-        pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
         pairs.dedup();
         Secrets { pairs }
     }

@@ -7,7 +7,12 @@ use support::{Workspace, http, outpost, result};
 fn check(toml: &str) -> (i32, String, String) {
     let ws = Workspace::new();
     let cfg = ws.config(toml);
-    let out = outpost().arg("check").arg("-c").arg(&cfg).output().expect("run");
+    let out = outpost()
+        .arg("check")
+        .arg("-c")
+        .arg(&cfg)
+        .output()
+        .expect("run");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -76,7 +81,11 @@ fn config_errors_exit_2_with_line_and_column() {
             ":3:8: unknown variant `smtp`",
             "unknown kind",
         ),
-        ("[page]\ntitle = \"x\"\n", ":1:1: no [[probe]] defined", "no probe"),
+        (
+            "[page]\ntitle = \"x\"\n",
+            ":1:1: no [[probe]] defined",
+            "no probe",
+        ),
         (
             "[[probe]]\nname = \"a\"\nurl = \"http://x/\"\nexpect.json = { \"a.b\" = \"1\" }\n",
             ":4:15: invalid JSONPath",
@@ -91,7 +100,13 @@ fn config_errors_exit_2_with_line_and_column() {
             stderr.contains(&format!("probes.toml{want}")),
             "{what}: expected `probes.toml{want}` in:\n{stderr}"
         );
-        assert!(stderr.contains("hint:") || *what == "duplicate id" || *what == "bad url" || *what == "no probe", "{what}: a hint in:\n{stderr}");
+        assert!(
+            stderr.contains("hint:")
+                || *what == "duplicate id"
+                || *what == "bad url"
+                || *what == "no probe",
+            "{what}: a hint in:\n{stderr}"
+        );
     }
 }
 
@@ -210,7 +225,10 @@ fn table_in_a_pipe_is_plain_text() {
         .output()
         .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stdout.contains('\u{1b}'), "no ANSI escapes in a pipe: {stdout:?}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "no ANSI escapes in a pipe: {stdout:?}"
+    );
     assert!(stdout.starts_with("PROBE"), "{stdout}");
     assert!(stdout.contains("db"));
     assert!(stdout.contains("down"));

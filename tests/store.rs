@@ -14,7 +14,9 @@ use rusqlite::Connection;
 use support::{Workspace, http};
 
 fn at(millis: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(millis).single().expect("valid time")
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .expect("valid time")
 }
 
 /// A result with every optional field set.
@@ -94,9 +96,10 @@ fn assert_same(got: &ProbeResult, want: &ProbeResult) {
     assert_eq!(got.cert_expires_at, want.cert_expires_at);
 }
 
-fn pragma_text(path: &Path, pragma: &str) -> String {
+/// A pragma's value, read through a connection of our own.
+fn pragma<T: rusqlite::types::FromSql>(path: &Path, name: &str) -> T {
     let conn = Connection::open(path).expect("open");
-    conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get(0))
+    conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
         .expect("pragma")
 }
 
@@ -104,11 +107,14 @@ fn pragma_text(path: &Path, pragma: &str) -> String {
 fn a_new_store_is_in_wal_mode_at_the_latest_schema() {
     let ws = Workspace::new();
     let store = Store::open(&ws.db()).expect("open");
-    assert_eq!(store.schema_version().expect("version"), migrations::latest());
+    assert_eq!(
+        store.schema_version().expect("version"),
+        migrations::latest()
+    );
     assert_eq!(store.count_results().expect("count"), 0);
     drop(store);
 
-    assert_eq!(pragma_text(&ws.db(), "journal_mode"), "wal");
+    assert_eq!(pragma::<String>(&ws.db(), "journal_mode"), "wal");
     let conn = Connection::open(ws.db()).expect("open");
     let (id, version): (i32, i64) = conn
         .query_row(
@@ -144,7 +150,9 @@ fn results_round_trip_through_a_reopened_store() {
     // Newest first.
     assert_same(&api[0], &written[1]);
     assert_same(&api[1], &written[0]);
-    let db = store.results_for(&ProbeId("db".into()), 10).expect("read db");
+    let db = store
+        .results_for(&ProbeId("db".into()), 10)
+        .expect("read db");
     assert_eq!(db.len(), 1);
     assert_same(&db[0], &written[2]);
     assert!(
@@ -163,11 +171,20 @@ fn results_for_is_newest_first_and_limited() {
     // Written out of order, across two locations.
     let results: Vec<ProbeResult> = [3, 0, 4, 1, 2]
         .iter()
-        .map(|i| bare("api", if i % 2 == 0 { "eu" } else { "us" }, base + i * 60_000))
+        .map(|i| {
+            bare(
+                "api",
+                if i % 2 == 0 { "eu" } else { "us" },
+                base + i * 60_000,
+            )
+        })
         .collect();
     store.insert_results(&results).expect("insert");
     let got = store.results_for(&ProbeId("api".into()), 3).expect("read");
-    let starts: Vec<i64> = got.iter().map(|r| r.started_at.timestamp_millis()).collect();
+    let starts: Vec<i64> = got
+        .iter()
+        .map(|r| r.started_at.timestamp_millis())
+        .collect();
     assert_eq!(
         starts,
         vec![base + 4 * 60_000, base + 3 * 60_000, base + 2 * 60_000]
@@ -193,9 +210,7 @@ fn inserting_the_same_results_twice_keeps_one_row_each() {
     other.insert_results(&results).expect("third");
     assert_eq!(other.count_results().expect("count"), 3);
     // The first write wins; the duplicate does not overwrite it.
-    let got = other
-        .results_for(&ProbeId("api".into()), 10)
-        .expect("read");
+    let got = other.results_for(&ProbeId("api".into()), 10).expect("read");
     assert_eq!(got.len(), 3);
 }
 
@@ -225,7 +240,13 @@ fn an_unknown_stored_cause_is_an_error_not_a_panic() {
         .results_for(&ProbeId("api".into()), 10)
         .expect_err("unknown cause");
     assert!(
-        matches!(err, StoreError::BadValue { column: "cause", .. }),
+        matches!(
+            err,
+            StoreError::BadValue {
+                column: "cause",
+                ..
+            }
+        ),
         "{err:?}"
     );
     let msg = err.to_string();
@@ -240,7 +261,10 @@ fn an_empty_sqlite_database_becomes_a_store() {
     conn.execute_batch("VACUUM").expect("write a header");
     drop(conn);
     let store = Store::open(&ws.db()).expect("adopted");
-    assert_eq!(store.schema_version().expect("version"), migrations::latest());
+    assert_eq!(
+        store.schema_version().expect("version"),
+        migrations::latest()
+    );
 }
 
 // ---- refusing files that are not ours ------------------------------------
@@ -318,7 +342,13 @@ fn another_applications_database_is_refused_untouched() {
 
     let err = refused(&path);
     assert!(
-        matches!(err, StoreError::Foreign { application_id: 0, .. }),
+        matches!(
+            err,
+            StoreError::Foreign {
+                application_id: 0,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let msg = err.to_string();
@@ -381,7 +411,7 @@ fn a_store_from_a_newer_outpost_is_refused_untouched() {
         "{msg}"
     );
     assert!(msg.contains("upgrade outpost"), "{msg}");
-    assert_eq!(pragma_text(&ws.db(), "user_version"), "7");
+    assert_eq!(pragma::<i64>(&ws.db(), "user_version"), 7);
 }
 
 #[test]
@@ -412,6 +442,29 @@ fn run_refuses_a_foreign_store_with_exit_code_3() {
     assert!(stderr.contains("someone-else.db"), "stderr:\n{stderr}");
     assert!(stderr.contains("not an Outpost store"), "stderr:\n{stderr}");
     assert_eq!(std::fs::read(&db).expect("read after"), before);
+}
+
+#[test]
+fn run_writes_its_results_and_leaves_a_self_contained_file() {
+    let ws = Workspace::new();
+    let toml = format!(
+        "[[probe]]\nname = \"db\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:{}\"\n",
+        http::closed_port()
+    );
+    let (code, doc) = ws.run_json(&toml, &[]);
+    assert_eq!(code, 1, "{doc:#}");
+    ws.run_json(&toml, &[]);
+    // The last connection checkpointed the WAL: the file alone is the store,
+    // as it must be when CI commits it to a branch.
+    assert_eq!(sidecars(&ws.db()), Vec::<PathBuf>::new());
+
+    let store = Store::open(&ws.db()).expect("open");
+    assert_eq!(store.count_results().expect("count"), 2);
+    let latest = store.results_for(&ProbeId("db".into()), 1).expect("read");
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].location, "test");
+    assert_eq!(latest[0].outcome, Outcome::Down);
+    assert_eq!(latest[0].cause, Some(Cause::Connect));
 }
 
 // ---- overlapping writers -----------------------------------------------------
@@ -456,4 +509,42 @@ fn two_writers_on_one_file_both_land() {
         store.count_results().expect("count"),
         (2 * BATCHES * PER_BATCH) as u64
     );
+}
+
+#[test]
+fn overlapping_runs_of_the_binary_all_land() {
+    const RUNS: usize = 8;
+    let ws = Workspace::new();
+    let cfg = ws.config(&format!(
+        "[[probe]]\nname = \"db\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:{}\"\n",
+        http::closed_port()
+    ));
+    // All started before any is waited for: they race to create the file.
+    let children: Vec<_> = (0..RUNS)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
+                .arg("run")
+                .arg("-c")
+                .arg(&cfg)
+                .arg("--db")
+                .arg(ws.db())
+                .args(["--format", "json", "--location", &format!("runner-{i}")])
+                .env_remove("RUST_LOG")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn outpost")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = Store::open(&ws.db()).expect("open");
+    assert_eq!(store.count_results().expect("count"), RUNS as u64);
 }

@@ -9,5 +9,7 @@ pub async fn send(
     _channel: &ChannelConfig,
     _n: &Notification,
 ) -> Result<Receipt, DeliveryError> {
-    Err(DeliveryError::permanent("the ntfy channel is not built yet"))
+    Err(DeliveryError::permanent(
+        "the ntfy channel is not built yet",
+    ))
 }

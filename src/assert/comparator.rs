@@ -25,6 +25,8 @@ enum Op {
     NotMatches(Regex),
 }
 
+type OpParser = fn(&str) -> Result<Op, ComparatorError>;
+
 /// Why a comparator string does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ComparatorError {
@@ -39,7 +41,7 @@ impl Comparator {
     pub fn parse(source: &str) -> Result<Self, ComparatorError> {
         let s = source.trim();
         // Longest operators first: `<=` before `<`, `!~` before `!=`.
-        let ops: [(&str, fn(&str) -> Result<Op, ComparatorError>); 8] = [
+        let ops: [(&str, OpParser); 8] = [
             ("==", |v| Ok(Op::Eq(v.to_string()))),
             ("!=", |v| Ok(Op::Ne(v.to_string()))),
             ("<=", |v| number("<=", v).map(Op::Le)),

@@ -787,13 +787,23 @@ fn resolve_channels(
         let ca_pem = c.ca_file.as_ref().and_then(|ca| {
             let path = base_dir.join(ca.get_ref().value());
             match std::fs::read(&path) {
-                Ok(pem) if rustls_pemfile::certs(&mut pem.as_slice()).any(|c| c.is_ok()) => Some(pem),
+                Ok(pem) if rustls_pemfile::certs(&mut pem.as_slice()).any(|c| c.is_ok()) => {
+                    Some(pem)
+                }
                 Ok(_) => {
-                    p.at(ca.span(), format!("{} holds no PEM certificate", path.display()), None);
+                    p.at(
+                        ca.span(),
+                        format!("{} holds no PEM certificate", path.display()),
+                        None,
+                    );
                     None
                 }
                 Err(e) => {
-                    p.at(ca.span(), format!("cannot read ca_file {}: {e}", path.display()), Some("ca_file is relative to the directory of probes.toml"));
+                    p.at(
+                        ca.span(),
+                        format!("cannot read ca_file {}: {e}", path.display()),
+                        Some("ca_file is relative to the directory of probes.toml"),
+                    );
                     None
                 }
             }

@@ -4,7 +4,11 @@ use std::time::Duration;
 use super::*;
 
 fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + 'static {
-    move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
 }
 
 fn ok(src: &str) -> Config {
@@ -60,11 +64,19 @@ headers = { Authorization = "Bearer ${TOKEN}" }
 "#);
     let p = &c.probes[0];
     assert_eq!(p.target_display, "https://api.example.test/?key=${TOKEN}");
-    let ProbeKind::Http(h) = &p.kind else { panic!("http") };
+    let ProbeKind::Http(h) = &p.kind else {
+        panic!("http")
+    };
     assert!(h.url.as_str().contains("tok-123"));
     assert!(h.headers[0].1.is_sensitive());
-    assert_eq!(c.secrets.redact("failed for tok-123"), "failed for ${TOKEN}");
-    assert!(!format!("{c:?}").contains("tok-123"), "Debug leaks a secret");
+    assert_eq!(
+        c.secrets.redact("failed for tok-123"),
+        "failed for ${TOKEN}"
+    );
+    assert!(
+        !format!("{c:?}").contains("tok-123"),
+        "Debug leaks a secret"
+    );
 }
 
 #[test]
@@ -99,7 +111,9 @@ expect.json = { "$.status" = "UP", "$.depth" = "< 100", "$.ok" = true }
 expect.headers = { "Content-Type" = "~ json" }
 "#);
     assert_eq!(c.probes.len(), 4);
-    let ProbeKind::Tls(t) = &c.probes[1].kind else { panic!("tls") };
+    let ProbeKind::Tls(t) = &c.probes[1].kind else {
+        panic!("tls")
+    };
     assert_eq!(t.endpoint.port, 443);
     assert_eq!(c.probes[2].expect.metrics.len(), 2);
     assert_eq!(c.probes[3].expect.headers[0].0, "content-type");
@@ -144,12 +158,16 @@ record = "A"
 
 #[test]
 fn duplicate_ids_and_bad_values() {
-    let p = problems("[[probe]]\nname = \"API\"\nurl = \"http://x/\"\n[[probe]]\nname = \"api\"\nurl = \"http://y/\"\n");
+    let p = problems(
+        "[[probe]]\nname = \"API\"\nurl = \"http://x/\"\n[[probe]]\nname = \"api\"\nurl = \"http://y/\"\n",
+    );
     assert!(p[0].message.contains("duplicate probe id \"api\""));
     let p = problems("[[probe]]\nname = \"a\"\nurl = \"http://x/\"\nexpect.body_matches = \"(\"\n");
     assert_eq!(p[0].line, 4);
     assert!(p[0].message.contains("invalid regex"));
-    let p = problems("[[probe]]\nname = \"a\"\nurl = \"http://x/\"\nexpect.json = { \"$.a\" = \"< x\" }\n");
+    let p = problems(
+        "[[probe]]\nname = \"a\"\nurl = \"http://x/\"\nexpect.json = { \"$.a\" = \"< x\" }\n",
+    );
     assert_eq!(p[0].line, 4);
     let p = problems("[[probe]]\nname = \"a\"\nurl = \"http://x/\"\nexpect.status = [\"7xx\"]\n");
     assert_eq!(p[0].line, 4);

@@ -8,9 +8,9 @@ use std::io;
 use std::pin::Pin;
 
 use async_compression::tokio::bufread::{DeflateDecoder, GzipDecoder};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use http::HeaderMap;
-use http::header::CONTENT_ENCODING;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt};
@@ -67,13 +67,27 @@ impl Encoding {
 #[error("{0}")]
 struct Transport(hyper::Error);
 
-/// Read the whole body, decoded, up to [`MAX_BODY`].
+/// Read the whole body, decoded per its `Content-Encoding`, up to [`MAX_BODY`].
 ///
 /// Errors: larger than the cap, undecodable → `body`; the connection closing or
 /// failing before the body is complete → `protocol`.
-pub async fn read(body: Incoming, encoding: Encoding) -> Result<Vec<u8>, Failure> {
+pub async fn read(body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, Failure> {
+    let encoding = Encoding::from_headers(headers)?;
+    // A body without length or chunking ends when the connection closes. Many TLS
+    // servers close without `close_notify`, which rustls reports as an unexpected
+    // EOF; for such a body that is its normal end (browsers and curl agree). A body
+    // with a length or chunks still fails when cut short.
+    let close_delimited =
+        !headers.contains_key(CONTENT_LENGTH) && !headers.contains_key(TRANSFER_ENCODING);
     let stream = body
         .into_data_stream()
+        .take_while(move |chunk| {
+            let unclean_end = close_delimited
+                && chunk
+                    .as_ref()
+                    .is_err_and(|e| io_kind(e) == Some(io::ErrorKind::UnexpectedEof));
+            std::future::ready(!unclean_end)
+        })
         .map_err(|e| io::Error::other(Transport(e)));
     let mut raw = StreamReader::new(stream);
     let mut decoded: Pin<Box<dyn AsyncRead + Send>> = match encoding {
@@ -130,12 +144,21 @@ fn read_failure(e: &io::Error, encoding: Encoding) -> Failure {
         Encoding::Gzip => "gzip",
         Encoding::Deflate => "deflate",
     };
-    Failure::new(Cause::Body, format!("invalid {what} body: {}", io_message(e)))
+    Failure::new(
+        Cause::Body,
+        format!("invalid {what} body: {}", io_message(e)),
+    )
+}
+
+/// The kind of the I/O error under a hyper error, if that is what it is.
+fn io_kind(e: &hyper::Error) -> Option<io::ErrorKind> {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<io::Error>())
+        .map(io::Error::kind)
 }
 
 fn body_transport_message(e: &hyper::Error) -> String {
-    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<io::Error>());
-    match io.map(io::Error::kind) {
+    match io_kind(e) {
         Some(io::ErrorKind::UnexpectedEof) => {
             "connection closed before the body was complete".to_string()
         }
@@ -144,5 +167,45 @@ fn body_transport_message(e: &hyper::Error) -> String {
             "connection closed before the body was complete".to_string()
         }
         _ => crate::assert::short(&format!("body transfer failed: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(encoding: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_ENCODING, encoding.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn content_encodings() {
+        assert_eq!(
+            Encoding::from_headers(&HeaderMap::new()).unwrap(),
+            Encoding::Identity
+        );
+        assert_eq!(
+            Encoding::from_headers(&headers("GZIP")).unwrap(),
+            Encoding::Gzip
+        );
+        assert_eq!(
+            Encoding::from_headers(&headers("deflate")).unwrap(),
+            Encoding::Deflate
+        );
+        let err = Encoding::from_headers(&headers("br")).unwrap_err();
+        assert_eq!(err.cause, Cause::Body);
+        assert!(Encoding::from_headers(&headers("gzip, gzip")).is_err());
+    }
+
+    #[tokio::test]
+    async fn zlib_header_is_skipped_and_raw_deflate_is_left_alone() {
+        let mut zlib: &[u8] = &[0x78, 0x9c, 0xaa];
+        skip_zlib_header(&mut zlib).await.unwrap();
+        assert_eq!(zlib, &[0xaa]);
+        let mut raw: &[u8] = &[0xf3, 0x48, 0xcd];
+        skip_zlib_header(&mut raw).await.unwrap();
+        assert_eq!(raw.len(), 3);
     }
 }

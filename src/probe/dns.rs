@@ -8,9 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig,
-};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
@@ -49,7 +47,11 @@ pub async fn probe(target: &DnsTarget, spec: &ProbeSpec, progress: &mut Progress
 
     let lookup = match lookup {
         Ok(l) => l,
-        Err(e) => return progress.observation().down(classify(&e, target, spec.timeout)),
+        Err(e) => {
+            return progress
+                .observation()
+                .down(classify(&e, target, spec.timeout));
+        }
     };
     // The answer section may carry the CNAME chain that led to the records asked for.
     let answers: Vec<String> = lookup
@@ -294,34 +296,68 @@ mod tests {
             Some("10 mail.example.com")
         );
         assert_eq!(
-            format_answer(&RData::TXT(TXT::new(vec![
-                "v=spf1 ".into(),
-                "-all".into()
-            ])))
-            .as_deref(),
+            format_answer(&RData::TXT(TXT::new(vec!["v=spf1 ".into(), "-all".into()]))).as_deref(),
             Some("v=spf1 -all")
         );
-        assert_eq!(format_answer(&RData::NS(NS(Name::root()))).as_deref(), Some("."));
+        assert_eq!(
+            format_answer(&RData::NS(NS(Name::root()))).as_deref(),
+            Some(".")
+        );
     }
 
     #[test]
     fn txt_with_invalid_utf8_does_not_fail() {
         let txt = TXT::from_bytes(vec![b"ok \xff".as_slice()]);
-        assert_eq!(format_answer(&RData::TXT(txt)).as_deref(), Some("ok \u{fffd}"));
+        assert_eq!(
+            format_answer(&RData::TXT(txt)).as_deref(),
+            Some("ok \u{fffd}")
+        );
     }
 
     #[test]
     fn answers_match_loosely_where_dns_does() {
         assert!(answer_matches(RecordType::A, "192.0.2.1", "192.0.2.1"));
         assert!(!answer_matches(RecordType::A, "192.0.2.2", "192.0.2.1"));
-        assert!(answer_matches(RecordType::Aaaa, "2001:DB8:0::1", "2001:db8::1"));
-        assert!(answer_matches(RecordType::Cname, "WWW.Example.com.", "www.example.com"));
-        assert!(answer_matches(RecordType::Ns, "ns1.example.com", "ns1.example.com"));
-        assert!(answer_matches(RecordType::Mx, "10 mail.example.com", "10 mail.example.com"));
-        assert!(answer_matches(RecordType::Mx, "mail.example.com.", "10 mail.example.com"));
-        assert!(!answer_matches(RecordType::Mx, "20 mail.example.com", "10 mail.example.com"));
-        assert!(answer_matches(RecordType::Txt, "v=spf1 -all", "v=spf1 -all"));
-        assert!(!answer_matches(RecordType::Txt, "V=SPF1 -all", "v=spf1 -all"));
+        assert!(answer_matches(
+            RecordType::Aaaa,
+            "2001:DB8:0::1",
+            "2001:db8::1"
+        ));
+        assert!(answer_matches(
+            RecordType::Cname,
+            "WWW.Example.com.",
+            "www.example.com"
+        ));
+        assert!(answer_matches(
+            RecordType::Ns,
+            "ns1.example.com",
+            "ns1.example.com"
+        ));
+        assert!(answer_matches(
+            RecordType::Mx,
+            "10 mail.example.com",
+            "10 mail.example.com"
+        ));
+        assert!(answer_matches(
+            RecordType::Mx,
+            "mail.example.com.",
+            "10 mail.example.com"
+        ));
+        assert!(!answer_matches(
+            RecordType::Mx,
+            "20 mail.example.com",
+            "10 mail.example.com"
+        ));
+        assert!(answer_matches(
+            RecordType::Txt,
+            "v=spf1 -all",
+            "v=spf1 -all"
+        ));
+        assert!(!answer_matches(
+            RecordType::Txt,
+            "V=SPF1 -all",
+            "v=spf1 -all"
+        ));
     }
 
     #[test]
@@ -357,7 +393,13 @@ mod tests {
             &target,
             t,
         );
-        assert_eq!(f.message, "resolver 127.0.0.1:5353 answered SERVFAIL for A example.test");
-        assert_eq!(classify(&NetError::Timeout, &target, t).cause, Cause::Timeout);
+        assert_eq!(
+            f.message,
+            "resolver 127.0.0.1:5353 answered SERVFAIL for A example.test"
+        );
+        assert_eq!(
+            classify(&NetError::Timeout, &target, t).cause,
+            Cause::Timeout
+        );
     }
 }

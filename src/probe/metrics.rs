@@ -22,7 +22,6 @@ pub async fn probe(
         Ok(f) => f,
         Err(f) => return progress.observation().down(f),
     };
-    progress.status = Some(fetched.status);
     let observation = progress.observation();
 
     if let Err(f) = check_response(&spec.expect, &fetched, progress, true) {
@@ -160,7 +159,10 @@ rt_count 4
     fn threshold_failure_names_the_value() {
         let err = eval(&[("http_requests_in_flight", "< 200")]).unwrap_err();
         assert_eq!(err.cause, Cause::Assertion);
-        assert_eq!(err.message, "http_requests_in_flight is 250, expected < 200");
+        assert_eq!(
+            err.message,
+            "http_requests_in_flight is 250, expected < 200"
+        );
     }
 
     #[test]

@@ -73,7 +73,12 @@ pub async fn resolve(
     let found = tokio::net::lookup_host((host, port)).await;
     add_phase(&mut progress.phases.dns, started.elapsed());
     let addrs: Vec<SocketAddr> = found
-        .map_err(|e| Failure::new(Cause::Dns, format!("DNS lookup failed: {}", dns_message(&e))))?
+        .map_err(|e| {
+            Failure::new(
+                Cause::Dns,
+                format!("DNS lookup failed: {}", dns_message(&e)),
+            )
+        })?
         .collect();
     if addrs.is_empty() {
         return Err(Failure::new(Cause::Dns, "DNS lookup returned no addresses"));
@@ -149,9 +154,10 @@ fn client_config(
     } else {
         let mut roots = trust.roots.clone();
         roots.add_parsable_certificates(options.extra_roots.iter().cloned());
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| Failure::new(Cause::Tls, format!("no usable trust roots: {e}")))?;
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| Failure::new(Cause::Tls, format!("no usable trust roots: {e}")))?;
         Some(verifier)
     };
     let verifier = Arc::new(RecordingVerifier::new(inner, &provider));

@@ -17,7 +17,15 @@ pub async fn probe(
     let endpoint = &target.endpoint;
     let handshake = async {
         let stream = net::open(&endpoint.host, endpoint.port, progress).await?;
-        net::handshake(stream, &endpoint.host, &target.tls, &ctx.trust, &[], progress).await
+        net::handshake(
+            stream,
+            &endpoint.host,
+            &target.tls,
+            &ctx.trust,
+            &[],
+            progress,
+        )
+        .await
     };
     if let Err(f) = handshake.await {
         return progress.observation().down(f);

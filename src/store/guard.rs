@@ -5,7 +5,7 @@
 //! Outpost. Each of those is refused before anything could change the file.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
@@ -46,12 +46,24 @@ pub fn inspect(path: &Path) -> Result<(), StoreError> {
         });
     }
 
-    // Read-only: a read-write connection would checkpoint a WAL into the main
-    // file when it closes, which changes a file we may be about to refuse.
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
+    // Read-only, because a read-write connection would checkpoint a WAL into
+    // the main file when it closes. And immutable when no WAL file exists:
+    // then the main file holds everything, and a plain read-only connection
+    // to a WAL-mode file would leave empty -wal and -shm files beside it.
+    let conn = if sidecar(path, "-wal").exists() {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    } else {
+        let uri = immutable_uri(path).map_err(io)?;
+        Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+    }
     .map_err(|e| classify_open_error(path, "opening the store read-only", e))?;
     conn.busy_timeout(super::BUSY_TIMEOUT)
         .map_err(StoreError::sqlite(path, "setting busy_timeout"))?;
@@ -62,12 +74,17 @@ pub fn inspect(path: &Path) -> Result<(), StoreError> {
 /// binary knows) or empty. Runs again under the write lock before migrating,
 /// so a file swapped after [`inspect`] is still caught.
 pub fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let read = |sql: &str| -> Result<i64, StoreError> {
-        conn.query_row(sql, [], |row| row.get(0))
-            .map_err(|e| classify_open_error(path, "reading the store header", e))
-    };
-    let application_id = read("PRAGMA application_id")?;
-    let user_version = read("PRAGMA user_version")?;
+    // One statement, so one read snapshot: read one by one, the id could come
+    // from before another process's first migration and the tables from after.
+    let (application_id, user_version, objects): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id()),
+                    (SELECT user_version FROM pragma_user_version()),
+                    (SELECT count(*) FROM sqlite_schema)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .map_err(|e| classify_open_error(path, "reading the store header", e))?;
     // The header field is a signed 32-bit integer; SQLite never returns more.
     let application_id = i32::try_from(application_id).unwrap_or(i32::MIN);
 
@@ -91,7 +108,6 @@ pub fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     if application_id != 0 {
         return Err(foreign(""));
     }
-    let objects = read("SELECT count(*) FROM sqlite_schema")?;
     if objects > 0 {
         return Err(foreign(", and it already holds tables"));
     }
@@ -99,6 +115,30 @@ pub fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         return Err(foreign(", and its user_version is set"));
     }
     Ok(())
+}
+
+/// The file SQLite keeps beside `path` with `suffix` ("-wal", "-shm", "-journal").
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// `file:` URI opening `path` read-only and immutable (no locks, no -shm).
+/// The path is made absolute so that the URI never has an authority part, and
+/// every byte outside a safe set is percent-encoded (`?`, `#`, `%`, spaces).
+fn immutable_uri(path: &Path) -> std::io::Result<String> {
+    let absolute = std::path::absolute(path)?;
+    let mut uri = String::from("file://");
+    for &b in absolute.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    Ok(uri)
 }
 
 /// SQLite reports a non-database only when it first reads the file; give that
@@ -119,6 +159,22 @@ mod tests {
 
     fn temp() -> tempfile::TempDir {
         tempfile::tempdir().expect("tempdir")
+    }
+
+    #[test]
+    fn uris_escape_what_sqlite_would_parse() {
+        let uri = immutable_uri(Path::new("/tmp/a b?c#d%e.db")).expect("uri");
+        assert_eq!(uri, "file:///tmp/a%20b%3Fc%23d%25e.db?mode=ro&immutable=1");
+    }
+
+    #[test]
+    fn odd_file_names_are_inspected() {
+        let dir = temp();
+        let path = dir.path().join("we?ird #name%20.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("CREATE TABLE t (x)").expect("table");
+        drop(conn);
+        assert!(matches!(inspect(&path), Err(StoreError::Foreign { .. })));
     }
 
     #[test]

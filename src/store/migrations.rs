@@ -12,7 +12,7 @@ use super::error::StoreError;
 use super::guard::{self, APPLICATION_ID};
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[&str] = &[V1_RESULTS];
+pub const MIGRATIONS: &[&str] = &[V1_RESULTS, V2_STATES];
 
 /// v1: one row per probe result, every field of the JSON output plus location.
 ///
@@ -50,6 +50,60 @@ CREATE TABLE results (
 CREATE INDEX results_probe_started ON results (probe, started_at);
 ";
 
+/// v2: what turns results into pages and alerts: a state machine per probe
+/// and location, the probe's aggregate state, incidents, and the outbox of
+/// notifications (written in the transaction of the state change that caused
+/// them, delivered afterwards). Instants are unix milliseconds, as in v1.
+const V2_STATES: &str = "
+CREATE TABLE location_states (
+    probe          TEXT    NOT NULL,
+    location       TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    up_streak      INTEGER NOT NULL,
+    bad_streak     INTEGER NOT NULL,
+    down_streak    INTEGER NOT NULL,
+    last_result_at INTEGER NOT NULL,
+    PRIMARY KEY (probe, location)
+) STRICT;
+
+CREATE TABLE probe_states (
+    probe       TEXT    PRIMARY KEY,
+    state       TEXT    NOT NULL,
+    since       INTEGER NOT NULL,
+    incident_id INTEGER
+) STRICT;
+
+CREATE TABLE incidents (
+    id             INTEGER PRIMARY KEY,
+    probe          TEXT    NOT NULL,
+    started_at     INTEGER NOT NULL,
+    resolved_at    INTEGER,
+    worst_state    TEXT    NOT NULL,
+    first_cause    TEXT,
+    first_message  TEXT,
+    failed_results INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX incidents_probe_started ON incidents (probe, started_at);
+
+CREATE TABLE outbox (
+    id            INTEGER PRIMARY KEY,
+    channel       TEXT    NOT NULL,
+    probe         TEXT    NOT NULL,
+    incident_id   INTEGER NOT NULL,
+    event         TEXT    NOT NULL,
+    payload       TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    status        TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    delivered_at  INTEGER,
+    receipt       TEXT,
+    claimed_until INTEGER
+) STRICT;
+CREATE INDEX outbox_status ON outbox (status, id);
+CREATE INDEX outbox_channel_incident ON outbox (channel, incident_id);
+";
+
 /// The schema version this binary writes and understands.
 pub fn latest() -> u32 {
     // A list of SQL steps in the source: never near u32::MAX.
@@ -83,7 +137,10 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         tx.pragma_update(None, "user_version", version + 1)
             .map_err(StoreError::sqlite(path, "recording the schema version"))?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)
-            .map_err(StoreError::sqlite(path, "marking the file as an Outpost store"))?;
+            .map_err(StoreError::sqlite(
+                path,
+                "marking the file as an Outpost store",
+            ))?;
         tx.commit()
             .map_err(StoreError::sqlite(path, "committing a migration"))?;
         tracing::debug!(store = %path.display(), version = version + 1, "migrated store");
@@ -125,7 +182,8 @@ mod tests {
         // step fails half-way and must leave nothing behind.
         conn.pragma_update(None, "application_id", APPLICATION_ID)
             .expect("claim the file");
-        conn.execute_batch("CREATE TABLE results (x)").expect("clash");
+        conn.execute_batch("CREATE TABLE results (x)")
+            .expect("clash");
         assert!(migrate(&mut conn, Path::new(":memory:")).is_err());
         assert_eq!(version(&conn), 0);
     }

@@ -8,13 +8,17 @@
 
 mod error;
 mod guard;
+pub mod incidents;
 pub mod migrations;
+pub mod outbox;
 mod results;
+pub mod states;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 pub use error::StoreError;
 pub use guard::APPLICATION_ID;
@@ -35,15 +39,12 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         guard::inspect(path)?;
 
-        let mut conn = Connection::open(path).map_err(StoreError::sqlite(path, "opening the store"))?;
+        let mut conn =
+            Connection::open(path).map_err(StoreError::sqlite(path, "opening the store"))?;
         // busy_timeout first: every later statement may meet another writer.
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(StoreError::sqlite(path, "setting busy_timeout"))?;
-        // WAL: readers never block the writer and a second run's writer waits
-        // for the first instead of failing.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(StoreError::sqlite(path, "switching to WAL"))?;
+        let mode = switch_to_wal(&conn, path)?;
         if !mode.eq_ignore_ascii_case("wal") {
             // Some file systems (network mounts) cannot share WAL memory; the
             // store still works, only concurrent runs wait longer.
@@ -57,6 +58,27 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Run `f` in one write transaction (`BEGIN IMMEDIATE`, so an overlapping
+    /// run waits its turn through busy_timeout instead of failing): the run's
+    /// results, state changes and queued notifications commit together.
+    pub fn write<T>(
+        &mut self,
+        f: impl FnOnce(&writer::Writer<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sqlite(&self.path, "starting to write"))?;
+        let w = writer::Writer {
+            tx,
+            path: &self.path,
+        };
+        let out = f(&w)?;
+        w.tx.commit()
+            .map_err(StoreError::sqlite(&self.path, "committing"))?;
+        Ok(out)
     }
 
     /// The file this store lives in.
@@ -75,5 +97,28 @@ impl Store {
             column: "user_version",
             value: v.to_string(),
         })
+    }
+}
+
+/// Put the store in WAL mode (a no-op once it is): readers never block the
+/// writer, and a second run's writer waits for the first instead of failing.
+/// Returns the journal mode SQLite settled on.
+///
+/// Leaving rollback mode needs an exclusive lock, and SQLite answers BUSY
+/// for it without calling the busy handler; two runs creating the same new
+/// file at once meet exactly that, so retry here for up to [`BUSY_TIMEOUT`].
+fn switch_to_wal(conn: &Connection, path: &Path) -> Result<String, StoreError> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+            Ok(mode) => return Ok(mode),
+            Err(e)
+                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(StoreError::sqlite(path, "switching to WAL")(e)),
+        }
     }
 }

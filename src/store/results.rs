@@ -4,10 +4,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Row, TransactionBehavior, params};
+use rusqlite::{Row, params};
 
 use super::Store;
 use super::error::StoreError;
+use super::writer::Writer;
 use crate::model::{Cause, Outcome, Phases, ProbeId, ProbeResult, millis};
 
 const INSERT: &str = "
@@ -25,48 +26,47 @@ WHERE probe = ?1
 ORDER BY started_at DESC, location
 LIMIT ?2";
 
+impl Writer<'_> {
+    /// Write results; a result already stored (same probe, location and start
+    /// millisecond) is kept as it is, so re-inserting a shard changes nothing.
+    pub fn insert_results(&self, results: &[ProbeResult]) -> Result<(), StoreError> {
+        let path = self.path;
+        let mut insert = self
+            .tx
+            .prepare_cached(INSERT)
+            .map_err(StoreError::sqlite(path, "preparing to write results"))?;
+        for r in results {
+            let ms = |d: Option<Duration>| d.map(millis);
+            insert
+                .execute(params![
+                    r.probe.0,
+                    r.location,
+                    r.started_at.timestamp_millis(),
+                    r.outcome.as_str(),
+                    r.cause.map(Cause::as_str),
+                    r.message,
+                    r.status,
+                    millis(r.latency),
+                    ms(r.phases.dns),
+                    ms(r.phases.connect),
+                    ms(r.phases.tls),
+                    ms(r.phases.ttfb),
+                    ms(r.phases.transfer),
+                    r.cert_expires_at
+                        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+                ])
+                .map_err(StoreError::sqlite(path, "writing a result"))?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Write every result of one run in one transaction. A result already
     /// stored (same probe, location and start millisecond) is kept as it is,
     /// so re-inserting a shard changes nothing.
     pub fn insert_results(&mut self, results: &[ProbeResult]) -> Result<(), StoreError> {
-        let path = self.path.as_path();
-        // IMMEDIATE takes the write lock up front, through busy_timeout: a
-        // deferred transaction that upgrades to writing while another process
-        // writes fails at once with SQLITE_BUSY instead of waiting.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sqlite(path, "starting to write results"))?;
-        {
-            let mut insert = tx
-                .prepare_cached(INSERT)
-                .map_err(StoreError::sqlite(path, "preparing to write results"))?;
-            for r in results {
-                let ms = |d: Option<Duration>| d.map(millis);
-                insert
-                    .execute(params![
-                        r.probe.0,
-                        r.location,
-                        r.started_at.timestamp_millis(),
-                        r.outcome.as_str(),
-                        r.cause.map(Cause::as_str),
-                        r.message,
-                        r.status,
-                        millis(r.latency),
-                        ms(r.phases.dns),
-                        ms(r.phases.connect),
-                        ms(r.phases.tls),
-                        ms(r.phases.ttfb),
-                        ms(r.phases.transfer),
-                        r.cert_expires_at
-                            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-                    ])
-                    .map_err(StoreError::sqlite(path, "writing a result"))?;
-            }
-        }
-        tx.commit()
-            .map_err(StoreError::sqlite(path, "committing results"))
+        self.write(|w| w.insert_results(results))
     }
 
     /// The latest `limit` results of `probe` from every location, newest first.
@@ -86,9 +86,7 @@ impl Store {
             .map_err(StoreError::sqlite(path, "reading results"))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::sqlite(path, "reading results"))?;
-        raws.into_iter()
-            .map(|raw| raw.into_result(path))
-            .collect()
+        raws.into_iter().map(|raw| raw.into_result(path)).collect()
     }
 
     /// How many results the store holds, over every probe and location.
@@ -195,7 +193,8 @@ impl RawResult {
 fn duration_from_ms(ms: f64) -> Option<Duration> {
     let micros = (ms * 1000.0).round();
     // 2^64 is exactly representable; anything at or above it does not fit.
-    if micros.is_finite() && micros >= 0.0 && micros < 18_446_744_073_709_551_616.0 {
+    // NaN is in no range.
+    if (0.0..18_446_744_073_709_551_616.0).contains(&micros) {
         Some(Duration::from_micros(micros as u64))
     } else {
         None
@@ -205,6 +204,22 @@ fn duration_from_ms(ms: f64) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latest_results_of_a_probe_use_the_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.db")).expect("open");
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {SELECT_FOR_PROBE}"))
+            .expect("explain")
+            .query_map(params!["api", 10], |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let plan = plan.join("\n");
+        assert!(plan.contains("results_probe_started"), "{plan}");
+    }
 
     #[test]
     fn millis_round_trip_to_the_microsecond() {

@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod github;
 pub mod http;
+pub mod smtp;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 

@@ -196,7 +196,10 @@ fn parse_line(line: &str) -> Result<Sample, String> {
     }
     // What remains may only be an OpenMetrics exemplar (`# {…} value`).
     if !cur.rest.is_empty() && !cur.rest.starts_with('#') {
-        return Err(format!("unexpected text {:?} after the value", clip(cur.rest)));
+        return Err(format!(
+            "unexpected text {:?} after the value",
+            clip(cur.rest)
+        ));
     }
     Ok(Sample {
         name,
@@ -316,7 +319,10 @@ rate:total{ code = \"200\" , } 1.5e3
         assert_eq!(s.label("b"), Some("back\\slash"));
         assert_eq!(s.label("c"), Some("new\nline"));
         assert_eq!(s.label("d"), Some("has, comma=and}brace"));
-        assert_eq!(s.to_string(), r#"m{a="x\"y",b="back\\slash",c="new\nline",d="has, comma=and}brace"}"#);
+        assert_eq!(
+            s.to_string(),
+            r#"m{a="x\"y",b="back\\slash",c="new\nline",d="has, comma=and}brace"}"#
+        );
     }
 
     #[test]
@@ -396,8 +402,22 @@ anything after the end is ignored
     #[test]
     fn garbage_never_panics() {
         let inputs = [
-            "{", "}", "{\"", "m{\"", "m{a=\"\\", "\u{feff}m 1", "m{a=\"é\"} 1", "é 1", "m{é=\"x\"} 1",
-            "\"", "#", "m{,} 1", "m{a=\"x\"}", "m{a=\"x\"}1", "\0", "m 1e999",
+            "{",
+            "}",
+            "{\"",
+            "m{\"",
+            "m{a=\"\\",
+            "\u{feff}m 1",
+            "m{a=\"é\"} 1",
+            "é 1",
+            "m{é=\"x\"} 1",
+            "\"",
+            "#",
+            "m{,} 1",
+            "m{a=\"x\"}",
+            "m{a=\"x\"}1",
+            "\0",
+            "m 1e999",
         ];
         for input in inputs {
             let _ = parse(input);

@@ -56,13 +56,9 @@ impl ServerCertVerifier for RecordingVerifier {
         let expiry = not_after(end_entity.as_ref());
         *self.expires_at.lock().unwrap_or_else(|e| e.into_inner()) = expiry;
         match &self.inner {
-            Some(inner) => inner.verify_server_cert(
-                end_entity,
-                intermediates,
-                server_name,
-                ocsp_response,
-                now,
-            ),
+            Some(inner) => {
+                inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
             None => Ok(ServerCertVerified::assertion()),
         }
     }

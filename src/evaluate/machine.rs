@@ -1,0 +1,206 @@
+//! The state machine of one probe at one location: consecutive results move the
+//! state only when a threshold is met, so one bad result pages nobody.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Outcome, State};
+
+/// What the machine remembers between runs (persisted in the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    pub state: State,
+    /// Consecutive `up` results.
+    pub up_streak: u32,
+    /// Consecutive results that were not `up` (degraded or down).
+    pub bad_streak: u32,
+    /// Consecutive `down` results.
+    pub down_streak: u32,
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Machine {
+            state: State::Unknown,
+            up_streak: 0,
+            bad_streak: 0,
+            down_streak: 0,
+        }
+    }
+}
+
+/// The thresholds of a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    pub failure: u32,
+    pub success: u32,
+}
+
+impl Machine {
+    /// Feed one result; `in_maintenance` pins the state to `maintenance` while
+    /// the streaks keep counting, so a target still failing when the window ends
+    /// is reported at once.
+    pub fn step(self, outcome: Outcome, t: Thresholds, in_maintenance: bool) -> Machine {
+        let mut m = self;
+        match outcome {
+            Outcome::Up => {
+                m.up_streak = m.up_streak.saturating_add(1);
+                m.bad_streak = 0;
+                m.down_streak = 0;
+            }
+            Outcome::Degraded => {
+                m.up_streak = 0;
+                m.bad_streak = m.bad_streak.saturating_add(1);
+                m.down_streak = 0;
+            }
+            Outcome::Down => {
+                m.up_streak = 0;
+                m.bad_streak = m.bad_streak.saturating_add(1);
+                m.down_streak = m.down_streak.saturating_add(1);
+            }
+        }
+        if in_maintenance {
+            m.state = State::Maintenance;
+            return m;
+        }
+        let reached = if m.down_streak >= t.failure.max(1) {
+            Some(State::Down)
+        } else if m.bad_streak >= t.failure.max(1) {
+            // Alternating degraded and down results are still a failure: the
+            // streak of "not up" decides, the trailing downs decide how bad.
+            Some(State::Degraded)
+        } else if m.up_streak >= t.success.max(1) {
+            Some(State::Operational)
+        } else {
+            None
+        };
+        m.state = match (reached, self.state) {
+            (Some(s), _) => s,
+            // Below every threshold: a probe with no state yet (or leaving a
+            // maintenance window) starts operational; it is not down until
+            // the failure threshold says so.
+            (None, State::Unknown | State::Maintenance) => State::Operational,
+            (None, previous) => previous,
+        };
+        m
+    }
+}
+
+/// The state of a probe across locations: the worst state seen by at least
+/// `quorum` locations (states ranked down > degraded > operational), so one
+/// runner's bad network does not page anyone. Maintenance wins when any
+/// location is in a window; no location at all is `unknown`.
+pub fn aggregate(states: &[State], quorum: u32) -> State {
+    if states.is_empty() {
+        return State::Unknown;
+    }
+    if states.contains(&State::Maintenance) {
+        return State::Maintenance;
+    }
+    let known: Vec<State> = states
+        .iter()
+        .copied()
+        .filter(|s| *s != State::Unknown)
+        .collect();
+    if known.is_empty() {
+        return State::Unknown;
+    }
+    let quorum = (quorum.max(1) as usize).min(known.len());
+    let at_least = |s: State| {
+        known
+            .iter()
+            .filter(|k| k.severity() >= s.severity())
+            .count()
+    };
+    if at_least(State::Down) >= quorum {
+        State::Down
+    } else if at_least(State::Degraded) >= quorum {
+        State::Degraded
+    } else {
+        State::Operational
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Outcome::*;
+
+    const T: Thresholds = Thresholds {
+        failure: 2,
+        success: 1,
+    };
+
+    fn run(outcomes: &[Outcome], t: Thresholds) -> Vec<State> {
+        let mut m = Machine::default();
+        outcomes
+            .iter()
+            .map(|o| {
+                m = m.step(*o, t, false);
+                m.state
+            })
+            .collect()
+    }
+
+    #[test]
+    fn down_needs_the_failure_threshold() {
+        use State::*;
+        assert_eq!(
+            run(&[Up, Down, Down, Down, Up], T),
+            vec![Operational, Operational, Down, Down, Operational]
+        );
+        assert_eq!(run(&[Down], T), vec![Operational]);
+    }
+
+    #[test]
+    fn recovery_needs_the_success_threshold() {
+        let t = Thresholds {
+            failure: 1,
+            success: 3,
+        };
+        use State::*;
+        assert_eq!(
+            run(&[Down, Up, Up, Down, Up, Up, Up], t),
+            vec![Down, Down, Down, Down, Down, Down, Operational]
+        );
+    }
+
+    #[test]
+    fn degraded_and_mixed_failures() {
+        use State::*;
+        assert_eq!(
+            run(&[Degraded, Degraded, Down, Down], T),
+            vec![Operational, Degraded, Degraded, Down]
+        );
+        assert_eq!(
+            run(&[Down, Degraded, Down, Degraded], T),
+            vec![Operational, Degraded, Degraded, Degraded]
+        );
+    }
+
+    #[test]
+    fn maintenance_pins_the_state_but_keeps_counting() {
+        let mut m = Machine::default();
+        m = m.step(Down, T, true);
+        m = m.step(Down, T, true);
+        assert_eq!(m.state, State::Maintenance);
+        m = m.step(Down, T, false);
+        assert_eq!(m.state, State::Down);
+    }
+
+    #[test]
+    fn quorum() {
+        use State::*;
+        assert_eq!(aggregate(&[Down, Operational], 1), Down);
+        assert_eq!(aggregate(&[Down, Operational], 2), Operational);
+        assert_eq!(aggregate(&[Down, Degraded], 2), Degraded);
+        assert_eq!(aggregate(&[Down, Down], 2), Down);
+        assert_eq!(
+            aggregate(&[Down], 2),
+            Down,
+            "quorum above the locations seen"
+        );
+        assert_eq!(aggregate(&[], 1), Unknown);
+        assert_eq!(aggregate(&[Unknown, Operational], 1), Operational);
+        assert_eq!(aggregate(&[Maintenance, Down], 1), Maintenance);
+    }
+}

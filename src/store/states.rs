@@ -1,0 +1,208 @@
+//! Persisted state machines: one per probe and location, and the probe's
+//! aggregate state with its open incident.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::StoreError;
+use super::writer::{Writer, from_ms, ms};
+use crate::evaluate::machine::Machine;
+use crate::model::State;
+
+/// The machine of one probe at one location, and when it last saw a result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocationState {
+    pub machine: Machine,
+    pub last_result_at: DateTime<Utc>,
+}
+
+/// A probe's aggregate state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbeState {
+    pub state: State,
+    pub since: DateTime<Utc>,
+    pub incident_id: Option<i64>,
+}
+
+impl Writer<'_> {
+    /// The machine of `probe` at `location`, if it has run there before.
+    pub fn location_state(
+        &self,
+        probe: &str,
+        location: &str,
+    ) -> Result<Option<LocationState>, StoreError> {
+        let row = self
+            .tx
+            .query_row(
+                "SELECT state, up_streak, bad_streak, down_streak, last_result_at
+                 FROM location_states WHERE probe = ?1 AND location = ?2",
+                params![probe, location],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, u32>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(self.err("reading a location state"))?;
+        let Some((state, up, bad, down, last)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(LocationState {
+            machine: Machine {
+                state: state
+                    .parse()
+                    .map_err(|_| self.bad("location_states.state", &state))?,
+                up_streak: up,
+                bad_streak: bad,
+                down_streak: down,
+            },
+            last_result_at: from_ms(last)
+                .ok_or_else(|| self.bad("location_states.last_result_at", last))?,
+        }))
+    }
+
+    /// Save the machine of `probe` at `location`.
+    pub fn save_location_state(
+        &self,
+        probe: &str,
+        location: &str,
+        s: &LocationState,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO location_states (probe, location, state, up_streak, bad_streak, down_streak, last_result_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (probe, location) DO UPDATE SET
+                   state = excluded.state, up_streak = excluded.up_streak,
+                   bad_streak = excluded.bad_streak, down_streak = excluded.down_streak,
+                   last_result_at = excluded.last_result_at",
+                params![
+                    probe,
+                    location,
+                    s.machine.state.as_str(),
+                    s.machine.up_streak,
+                    s.machine.bad_streak,
+                    s.machine.down_streak,
+                    ms(s.last_result_at)
+                ],
+            )
+            .map_err(self.err("saving a location state"))?;
+        Ok(())
+    }
+
+    /// Every location's machine for `probe`.
+    pub fn location_states(&self, probe: &str) -> Result<Vec<(String, LocationState)>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT location FROM location_states WHERE probe = ?1 ORDER BY location",
+            )
+            .map_err(self.err("listing location states"))?;
+        let locations: Vec<String> = stmt
+            .query_map(params![probe], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(self.err("listing location states"))?;
+        let mut out = Vec::new();
+        for loc in locations {
+            if let Some(s) = self.location_state(probe, &loc)? {
+                out.push((loc, s));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The aggregate state of `probe`, if it has one.
+    pub fn probe_state(&self, probe: &str) -> Result<Option<ProbeState>, StoreError> {
+        read_probe_state(&self.tx, probe)
+            .map_err(self.err("reading a probe state"))?
+            .map(|(state, since, incident)| {
+                Ok(ProbeState {
+                    state: state
+                        .parse()
+                        .map_err(|_| self.bad("probe_states.state", &state))?,
+                    since: from_ms(since).ok_or_else(|| self.bad("probe_states.since", since))?,
+                    incident_id: incident,
+                })
+            })
+            .transpose()
+    }
+
+    /// Save the aggregate state of `probe`.
+    pub fn save_probe_state(&self, probe: &str, s: &ProbeState) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO probe_states (probe, state, since, incident_id) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (probe) DO UPDATE SET
+                   state = excluded.state, since = excluded.since, incident_id = excluded.incident_id",
+                params![probe, s.state.as_str(), ms(s.since), s.incident_id],
+            )
+            .map_err(self.err("saving a probe state"))?;
+        Ok(())
+    }
+}
+
+type RawProbeState = (String, i64, Option<i64>);
+
+fn read_probe_state(
+    conn: &rusqlite::Connection,
+    probe: &str,
+) -> rusqlite::Result<Option<RawProbeState>> {
+    conn.query_row(
+        "SELECT state, since, incident_id FROM probe_states WHERE probe = ?1",
+        params![probe],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+}
+
+/// The first failed result of the current failure streak of a probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstFailure {
+    pub at: DateTime<Utc>,
+    pub cause: Option<crate::model::Cause>,
+    pub message: Option<String>,
+    /// Failed results since the last `up` one.
+    pub count: u32,
+}
+
+impl Writer<'_> {
+    /// Where the current failure streak of `probe` began (across locations):
+    /// an incident starts at its first failed result, not at the run that
+    /// crossed the threshold.
+    pub fn first_failure(&self, probe: &str) -> Result<Option<FirstFailure>, StoreError> {
+        let row: Option<(i64, Option<String>, Option<String>, u32)> = self
+            .tx
+            .query_row(
+                "WITH last_up AS (
+                   SELECT COALESCE(MAX(started_at), -1) AS t FROM results WHERE probe = ?1 AND outcome = 'up')
+                 SELECT MIN(started_at), (SELECT cause FROM results, last_up WHERE probe = ?1 AND outcome != 'up'
+                          AND started_at > last_up.t ORDER BY started_at LIMIT 1),
+                        (SELECT message FROM results, last_up WHERE probe = ?1 AND outcome != 'up'
+                          AND started_at > last_up.t ORDER BY started_at LIMIT 1),
+                        COUNT(*)
+                 FROM results, last_up WHERE probe = ?1 AND outcome != 'up' AND started_at > last_up.t
+                 HAVING COUNT(*) > 0",
+                params![probe],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(self.err("finding the first failure"))?;
+        let Some((at, cause, message, count)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(FirstFailure {
+            at: from_ms(at).ok_or_else(|| self.bad("results.started_at", at))?,
+            cause: match cause {
+                Some(c) => Some(c.parse().map_err(|_| self.bad("results.cause", &c))?),
+                None => None,
+            },
+            message,
+            count,
+        }))
+    }
+}
