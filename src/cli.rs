@@ -21,6 +21,23 @@ pub enum Command {
     Run(RunArgs),
     /// Validate the config (syntax, env vars, references) without probing.
     Check(CheckArgs),
+    /// Alert channels.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Send a test notification through a channel and show its answer.
+    Test(AlertTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertTestArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The `name` of a [[channel]].
+    pub channel: String,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +78,15 @@ pub struct RunArgs {
     /// Probes in flight at once, across all hosts (at most 4 per host).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
+    /// Pretend the run starts at this RFC 3339 instant (tests, replays).
+    #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 instant: {e}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

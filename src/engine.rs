@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::Utc;
 use tokio::sync::Semaphore;
 
 use crate::config::ProbeSpec;
@@ -19,6 +18,7 @@ pub const PER_HOST: usize = 4;
 pub struct RunOptions {
     pub concurrency: usize,
     pub location: String,
+    pub clock: crate::clock::Clock,
 }
 
 /// Probe every spec concurrently; results come back in the order of `specs`.
@@ -42,12 +42,13 @@ pub async fn run_all(
         let spec = spec.clone();
         let ctx = ctx.clone();
         let location = options.location.clone();
+        let clock = options.clock;
         let on_done = on_done.clone();
         tasks.push(tokio::spawn(async move {
             // Host first: a task queued behind a busy host holds no global slot.
             let _host = host.acquire_owned().await;
             let _global = global.acquire_owned().await;
-            let started_at = Utc::now();
+            let started_at = clock.now();
             let (obs, latency) = probe::execute(&spec, &ctx).await;
             let result = ProbeResult {
                 probe: spec.id.clone(),
@@ -80,7 +81,7 @@ pub async fn run_all(
             r.unwrap_or_else(|| ProbeResult {
                 probe: spec.id.clone(),
                 location: options.location.clone(),
-                started_at: Utc::now(),
+                started_at: options.clock.now(),
                 outcome: crate::model::Outcome::Down,
                 cause: Some(crate::model::Cause::Protocol),
                 message: Some("internal error while probing (see logs)".to_string()),

@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod assert;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod engine;

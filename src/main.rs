@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use outpost::cli::{Cli, Command, LogFormat};
+use outpost::cli::{AlertCommand, Cli, Command, LogFormat};
 use outpost::commands::{self, Exit};
 use tracing_subscriber::EnvFilter;
 
@@ -15,6 +15,10 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::check(args),
         Command::Run(args) => match runtime() {
             Ok(rt) => rt.block_on(commands::run::run(args)),
+            Err(e) => Err(e),
+        },
+        Command::Alert(AlertCommand::Test(args)) => match runtime() {
+            Ok(rt) => rt.block_on(commands::alert_test::alert_test(args)),
             Err(e) => Err(e),
         },
     };

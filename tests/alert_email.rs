@@ -145,6 +145,23 @@ async fn starttls_and_auth_deliver_the_message() {
 }
 
 #[tokio::test]
+async fn auth_login_when_the_server_offers_only_that() {
+    let server = SmtpServer::start(Options {
+        mechanisms: "LOGIN",
+        ..with_auth()
+    });
+    let cfg = config(server.port(), AUTH, PASSWORD, Some(&server));
+    send(&cfg, Duration::from_secs(10))
+        .await
+        .expect("delivered");
+    let auth = server.auth_attempts();
+    assert_eq!(auth.len(), 1, "{auth:?}");
+    assert_eq!(auth[0].mechanism, "LOGIN");
+    assert!(auth[0].ok && auth[0].tls, "{auth:?}");
+    assert_eq!(server.messages()[0].user.as_deref(), Some(USER));
+}
+
+#[tokio::test]
 async fn plain_delivery_when_starttls_is_off() {
     let server = SmtpServer::start(Options {
         starttls: false,

@@ -27,7 +27,10 @@ fn delivery() -> Delivery {
 /// Parse a config with one probe and one github-issue channel at `gh`, the
 /// token coming from `${GH_TOKEN}` = `token`.
 fn config(gh: &FakeGithub, token: &str, extra: &str) -> Config {
-    let dir = tempfile::tempdir().expect("tempdir");
+    config_in(&tempfile::tempdir().expect("tempdir"), gh, token, extra)
+}
+
+fn config_in(dir: &tempfile::TempDir, gh: &FakeGithub, token: &str, extra: &str) -> Config {
     let src = format!(
         r#"
 [[probe]]
@@ -309,5 +312,28 @@ async fn server_errors_rate_limits_and_no_server_are_retryable() {
         .expect_err("nothing listens");
     assert!(e.retryable, "{e:?}");
     assert!(e.message.contains("cannot connect"), "{}", e.message);
+    assert!(!e.message.contains(TOKEN), "{}", e.message);
+}
+
+#[tokio::test]
+async fn enterprise_server_with_a_private_ca() {
+    let ca = support::tls::Ca::new();
+    let gh = FakeGithub::start_https(REPO, TOKEN, ca.leaf(support::tls::LOCAL, 30));
+    let dir = tempfile::tempdir().expect("tempdir");
+    ca.write(dir.path());
+    let cfg = config_in(&dir, &gh, TOKEN, "ca_file = \"ca.pem\"");
+    let r = deliver(&delivery(), channel(&cfg), &event(EventKind::Down, 5))
+        .await
+        .expect("delivered over HTTPS");
+    assert_eq!(r.detail, "HTTP 201, opened issue #1");
+    assert_eq!(gh.calls()[0].path, "/api/v3/repos/acme/status/issues");
+
+    // Without the CA the same server is not trusted, and saying so again will not help.
+    let untrusted = config(&gh, TOKEN, "");
+    let e = deliver(&delivery(), channel(&untrusted), &event(EventKind::Down, 5))
+        .await
+        .expect_err("untrusted");
+    assert!(!e.retryable, "{e:?}");
+    assert!(e.message.contains("certificate"), "{}", e.message);
     assert!(!e.message.contains(TOKEN), "{}", e.message);
 }

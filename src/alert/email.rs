@@ -193,22 +193,24 @@ fn is_permanent(e: &lettre::transport::smtp::Error) -> bool {
     if e.is_transient() || e.is_timeout() {
         return false;
     }
-    // A failed handshake arrives as an I/O error around a rustls error.
-    let mut source = std::error::Error::source(e);
-    while let Some(err) = source {
-        if err.is::<rustls::Error>() {
-            return true;
-        }
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-        {
-            return true;
-        }
-        source = err.source();
+    // A failed handshake arrives as I/O errors around a rustls error.
+    std::error::Error::source(e).is_some_and(wraps_rustls)
+}
+
+/// Whether `err` is, or wraps, a rustls refusal; io::Errors nest them in their
+/// payload, which `source` skips.
+fn wraps_rustls(err: &(dyn std::error::Error + 'static)) -> bool {
+    if err.is::<rustls::Error>() {
+        return true;
     }
-    false
+    if let Some(inner) = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+        && wraps_rustls(inner)
+    {
+        return true;
+    }
+    err.source().is_some_and(wraps_rustls)
 }
 
 /// lettre's message (kind and cause) on one line, without its repeats.
@@ -219,4 +221,15 @@ fn error_text(e: &lettre::transport::smtp::Error) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_id_parts_stay_plain() {
+        assert_eq!(id_part("api-v2_eu"), "api-v2_eu");
+        assert_eq!(id_part("a b<c>@d"), "a-b-c--d");
+    }
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
+use super::http_post::{self, USER_AGENT_VALUE};
 use super::notification::EventKind;
 use super::{Delivery, DeliveryError, Notification, Receipt, message};
 use crate::config::ChannelConfig;
@@ -20,6 +21,8 @@ use crate::config::ChannelConfig;
 const DEFAULT_BASE_URL: &str = "https://api.github.com";
 const DEFAULT_LABEL: &str = "outpost";
 const PER_PAGE: usize = 100;
+/// GitHub refuses longer issue titles.
+const MAX_TITLE: usize = 256;
 /// Bounds the search for an incident's issue: 1,000 open labelled issues.
 const MAX_PAGES: usize = 10;
 /// How much of an error answer's `message` goes into a delivery error.
@@ -61,7 +64,7 @@ async fn run(
             })
         }
         EventKind::Down | EventKind::Degraded | EventKind::Reminder => {
-            let text = format!("**{}**\n\n{}", message::title(n), message::body(n));
+            let text = comment_text(n);
             match find_issue(api, label, &marker).await? {
                 Some(number) => comment(api, number, &text).await,
                 None => {
@@ -71,8 +74,8 @@ async fn run(
                         channel.labels.iter().map(String::as_str).collect()
                     };
                     let body = json!({
-                        "title": message::title(n),
-                        "body": format!("{}\n\n{marker}", message::body(n)),
+                        "title": http_post::clip(&message::title(n), MAX_TITLE),
+                        "body": format!("{}\n\n{marker}", defuse(&message::body(n))),
                         "labels": labels,
                     });
                     let answer = api.call(Method::POST, &["issues"], &[], Some(body)).await?;
@@ -89,8 +92,7 @@ async fn run(
                     detail: "no open issue for this incident, nothing to close".to_string(),
                 });
             };
-            let text = format!("**{}**\n\n{}", message::title(n), message::body(n));
-            comment(api, number, &text).await?;
+            comment(api, number, &comment_text(n)).await?;
             let number_text = number.to_string();
             let answer = api
                 .call(
@@ -105,6 +107,17 @@ async fn run(
             })
         }
     }
+}
+
+/// A comment: the title in bold, then the shared body.
+fn comment_text(n: &Notification) -> String {
+    format!("**{}**\n\n{}", message::title(n), defuse(&message::body(n)))
+}
+
+/// Text from a probe's target (the cause message) cannot plant a marker of
+/// another incident: its HTML comments are shown, not hidden.
+fn defuse(text: &str) -> String {
+    text.replace("<!--", "&lt;!--")
 }
 
 /// The hidden line that ties an issue to one incident.
@@ -172,7 +185,7 @@ async fn find_issue(
 
 /// One repository's API, with the channel's credentials.
 struct Api<'a> {
-    http: &'a reqwest::Client,
+    http: reqwest::Client,
     /// `{base}/repos/{owner}/{name}`.
     repo_url: Url,
     auth: HeaderValue,
@@ -190,9 +203,12 @@ impl Answer {
     fn parse<T: for<'de> Deserialize<'de>>(&self) -> Result<T, DeliveryError> {
         serde_json::from_slice(&self.body).map_err(|e| {
             // A proxy's error page or a truncated answer: worth another try.
+            // Position only: serde's message may quote the (hostile) answer.
             DeliveryError::retryable(format!(
-                "GitHub API: unexpected answer to HTTP {} ({e})",
-                self.status
+                "GitHub API: HTTP {} with an answer that is not the JSON expected (line {}, column {})",
+                self.status,
+                e.line(),
+                e.column()
             ))
         })
     }
@@ -213,24 +229,19 @@ impl<'a> Api<'a> {
                 "repo must be `owner/name`, not {repo:?}"
             )));
         };
-        let mut repo_url = match &channel.base_url {
-            Some(u) => u.clone(),
-            None => Url::parse(DEFAULT_BASE_URL)
-                .map_err(|e| DeliveryError::permanent(format!("GitHub base URL: {e}")))?,
-        };
-        repo_url.set_query(None);
-        repo_url.set_fragment(None);
-        repo_url
-            .path_segments_mut()
-            .map_err(|()| DeliveryError::permanent("the GitHub base_url cannot take a path"))?
-            .pop_if_empty()
-            .extend(["repos", owner, name]);
+        let base = http_post::base_url(channel.base_url.as_ref(), DEFAULT_BASE_URL)?;
+        let repo_url = http_post::join(&base, &["repos", owner, name])?;
         let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
             DeliveryError::permanent("the GitHub token holds characters a header cannot carry")
         })?;
         auth.set_sensitive(true);
+        // A self-hosted GitHub Enterprise may be signed by a private CA.
+        let http = match &channel.ca_pem {
+            Some(pem) => http_post::client(Some(pem))?,
+            None => delivery.http.clone(),
+        };
         Ok(Api {
-            http: &delivery.http,
+            http,
             repo_url,
             auth,
             token,
@@ -246,10 +257,7 @@ impl<'a> Api<'a> {
         query: &[(&str, &str)],
         body: Option<serde_json::Value>,
     ) -> Result<Answer, DeliveryError> {
-        let mut url = self.repo_url.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.extend(path);
-        }
+        let mut url = http_post::join(&self.repo_url, path)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -261,7 +269,7 @@ impl<'a> Api<'a> {
             .header(AUTHORIZATION, self.auth.clone())
             .header(ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
-            .header(USER_AGENT, concat!("outpost/", env!("CARGO_PKG_VERSION")));
+            .header(USER_AGENT, USER_AGENT_VALUE);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -273,10 +281,15 @@ impl<'a> Api<'a> {
             } else {
                 "request failed"
             };
+            let certificate = is_tls_failure(&e);
             // The token travels in a header, so it never enters a reqwest error.
-            DeliveryError::retryable(
-                self.redact(&format!("{what}: {kind}: {}", root_cause(e.without_url()))),
-            )
+            let message = self.redact(&format!("{what}: {kind}: {}", root_cause(e.without_url())));
+            if certificate {
+                // An untrusted or misnamed certificate needs a config change (ca_file, base_url).
+                DeliveryError::permanent(message)
+            } else {
+                DeliveryError::retryable(message)
+            }
         })?;
         let status = response.status();
         let rate_limited = response
@@ -324,6 +337,27 @@ impl<'a> Api<'a> {
     }
 }
 
+/// Whether a request failed in the TLS handshake (rustls refused the server).
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    std::error::Error::source(e).is_some_and(wraps_rustls)
+}
+
+/// Whether `err` is, or wraps, a rustls refusal; io::Errors nest them in their
+/// payload, which `source` skips.
+fn wraps_rustls(err: &(dyn std::error::Error + 'static)) -> bool {
+    if err.is::<rustls::Error>() {
+        return true;
+    }
+    if let Some(inner) = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+        && wraps_rustls(inner)
+    {
+        return true;
+    }
+    err.source().is_some_and(wraps_rustls)
+}
+
 /// The innermost cause of a request error (`Connection refused`), which says
 /// more than reqwest's own `error sending request`.
 fn root_cause(e: reqwest::Error) -> String {
@@ -369,5 +403,11 @@ mod tests {
         assert_eq!(error_text(b"<html>"), "");
         let long = format!(r#"{{"message":"{}"}}"#, "x".repeat(1000));
         assert_eq!(error_text(long.as_bytes()).len(), 2 + MAX_ERROR_TEXT);
+    }
+
+    #[test]
+    fn target_text_cannot_plant_a_marker() {
+        let planted = "HTTP 503: <!-- outpost:outpost/api/8 -->";
+        assert!(!defuse(planted).contains("<!-- outpost:"));
     }
 }

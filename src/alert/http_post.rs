@@ -100,7 +100,8 @@ impl<'a> Post<'a> {
                 detail: format!("HTTP {}", status.as_u16()),
             });
         }
-        let excerpt = scrub.apply(&excerpt(response).await);
+        // Blank secrets before cutting, so no cut can leave part of one.
+        let excerpt = clean(&scrub.apply(&read_start(response).await), MAX_ERROR_TEXT);
         let mut text = format!("{}: HTTP {}", self.service, status.as_u16());
         if status.is_redirection() {
             text.push_str(" (redirects are not followed)");
@@ -143,16 +144,16 @@ fn request_error(
         }
         text
     };
-    let text = format!("{service}: {}", clean(&what, MAX_ERROR_TEXT));
+    let text = format!("{service}: {}", clean(&scrub.apply(&what), MAX_ERROR_TEXT));
     if e.is_builder() {
-        DeliveryError::permanent(scrub.apply(&text))
+        DeliveryError::permanent(text)
     } else {
-        DeliveryError::retryable(scrub.apply(&text))
+        DeliveryError::retryable(text)
     }
 }
 
-/// The start of an error answer's body, cleaned for a log line.
-async fn excerpt(mut response: reqwest::Response) -> String {
+/// The start of an error answer's body, as text.
+async fn read_start(mut response: reqwest::Response) -> String {
     let mut bytes = Vec::new();
     while bytes.len() < MAX_READ {
         match response.chunk().await {
@@ -160,7 +161,7 @@ async fn excerpt(mut response: reqwest::Response) -> String {
             Ok(None) | Err(_) => break,
         }
     }
-    clean(&String::from_utf8_lossy(&bytes), MAX_ERROR_TEXT)
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Control characters and runs of whitespace become one space; at most `max` chars.
@@ -194,19 +195,22 @@ impl Scrub {
                 url.path_segments()
                     .into_iter()
                     .flatten()
-                    .filter(|s| s.len() >= 8)
+                    .filter(|s| {
+                        s.len() >= 16 || (s.len() >= 8 && s.chars().any(|c| c.is_ascii_digit()))
+                    })
                     .map(str::to_string),
             );
         }
         if let Some(q) = url.query().filter(|q| !q.is_empty()) {
             secrets.push(q.to_string());
+            // A signature parameter (Teams Workflows' `sig`) may be echoed alone.
+            secrets.extend(
+                url.query_pairs()
+                    .map(|(_, v)| v.into_owned())
+                    .filter(|v| v.len() >= 16),
+            );
         }
-        secrets.extend(
-            extra
-                .iter()
-                .filter(|s| s.len() >= 4)
-                .map(|s| s.to_string()),
-        );
+        secrets.extend(extra.iter().filter(|s| s.len() >= 4).map(|s| s.to_string()));
         // Longest first, so a URL is blanked whole before its parts.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Scrub { secrets }

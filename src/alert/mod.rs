@@ -7,9 +7,11 @@
 pub mod discord;
 pub mod email;
 pub mod github;
+pub mod http_post;
 pub mod message;
 pub mod notification;
 pub mod ntfy;
+pub mod outbox;
 pub mod pagerduty;
 pub mod slack;
 pub mod teams;

@@ -1,5 +1,6 @@
 //! One file per subcommand; each returns the process exit code.
 
+pub mod alert_test;
 pub mod check;
 pub mod run;
 

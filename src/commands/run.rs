@@ -4,13 +4,15 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{CommandError, Exit};
+use crate::alert::outbox::{DeliveryReport, deliver_pending};
 use crate::cli::{FailOn, Format, RunArgs};
+use crate::clock::Clock;
 use crate::config::{self, Config, ProbeSpec};
 use crate::engine::{self, RunOptions};
+use crate::evaluate::evaluate;
 use crate::model::{Outcome, ProbeResult};
 use crate::probe::ProbeContext;
 use crate::report::{self, RunReport};
@@ -29,7 +31,11 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
     // rather than after minutes of probing.
     let mut store = Store::open(&args.db).map_err(|e| CommandError::store(e.to_string()))?;
 
-    let started_at = Utc::now();
+    let clock = match args.now {
+        Some(t) => Clock::starting_at(t),
+        None => Clock::system(),
+    };
+    let started_at = clock.now();
     let ctx = ProbeContext::new();
     let bar = progress_bar(specs.len());
     let concurrency = crate::fd_limit::fit_concurrency(args.concurrency as usize);
@@ -43,6 +49,7 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
     let options = RunOptions {
         concurrency,
         location: location.clone(),
+        clock,
     };
     let on_done = {
         let bar = bar.clone();
@@ -69,14 +76,31 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
     }
     tracing::info!(probes = results.len(), location = %location, "run finished");
 
-    store
-        .insert_results(&results)
+    // Results, state changes and the notifications they queue: one transaction.
+    let evaluation = store
+        .write(|w| {
+            w.insert_results(&results)?;
+            evaluate(w, &cfg, &results, clock.now(), !args.no_alert)
+        })
         .map_err(|e| CommandError::store(e.to_string()))?;
+    for c in &evaluation.changes {
+        tracing::info!(probe = %c.probe, from = %c.from, to = %c.to, "state changed");
+    }
+
+    let delivery = if args.no_alert {
+        DeliveryReport::default()
+    } else {
+        deliver_pending(&store, &cfg, &clock)
+            .await
+            .map_err(|e| CommandError::store(e.to_string()))?
+    };
 
     let report = RunReport {
         location,
         started_at,
         results,
+        evaluation,
+        delivery,
     };
     let text = match args.format {
         Format::Json => report::json::render(&report),

@@ -124,6 +124,7 @@ pub fn aggregate(states: &[State], quorum: u32) -> State {
 mod tests {
     use super::*;
     use Outcome::*;
+    use State as S;
 
     const T: Thresholds = Thresholds {
         failure: 2,
@@ -143,12 +144,17 @@ mod tests {
 
     #[test]
     fn down_needs_the_failure_threshold() {
-        use State::*;
         assert_eq!(
             run(&[Up, Down, Down, Down, Up], T),
-            vec![Operational, Operational, Down, Down, Operational]
+            vec![
+                S::Operational,
+                S::Operational,
+                S::Down,
+                S::Down,
+                S::Operational
+            ]
         );
-        assert_eq!(run(&[Down], T), vec![Operational]);
+        assert_eq!(run(&[Down], T), vec![S::Operational]);
     }
 
     #[test]
@@ -157,23 +163,29 @@ mod tests {
             failure: 1,
             success: 3,
         };
-        use State::*;
         assert_eq!(
             run(&[Down, Up, Up, Down, Up, Up, Up], t),
-            vec![Down, Down, Down, Down, Down, Down, Operational]
+            vec![
+                S::Down,
+                S::Down,
+                S::Down,
+                S::Down,
+                S::Down,
+                S::Down,
+                S::Operational
+            ]
         );
     }
 
     #[test]
     fn degraded_and_mixed_failures() {
-        use State::*;
         assert_eq!(
             run(&[Degraded, Degraded, Down, Down], T),
-            vec![Operational, Degraded, Degraded, Down]
+            vec![S::Operational, S::Degraded, S::Degraded, S::Down]
         );
         assert_eq!(
             run(&[Down, Degraded, Down, Degraded], T),
-            vec![Operational, Degraded, Degraded, Degraded]
+            vec![S::Operational, S::Degraded, S::Degraded, S::Degraded]
         );
     }
 
@@ -189,18 +201,17 @@ mod tests {
 
     #[test]
     fn quorum() {
-        use State::*;
-        assert_eq!(aggregate(&[Down, Operational], 1), Down);
-        assert_eq!(aggregate(&[Down, Operational], 2), Operational);
-        assert_eq!(aggregate(&[Down, Degraded], 2), Degraded);
-        assert_eq!(aggregate(&[Down, Down], 2), Down);
+        assert_eq!(aggregate(&[S::Down, S::Operational], 1), S::Down);
+        assert_eq!(aggregate(&[S::Down, S::Operational], 2), S::Operational);
+        assert_eq!(aggregate(&[S::Down, S::Degraded], 2), S::Degraded);
+        assert_eq!(aggregate(&[S::Down, S::Down], 2), S::Down);
         assert_eq!(
-            aggregate(&[Down], 2),
-            Down,
+            aggregate(&[S::Down], 2),
+            S::Down,
             "quorum above the locations seen"
         );
-        assert_eq!(aggregate(&[], 1), Unknown);
-        assert_eq!(aggregate(&[Unknown, Operational], 1), Operational);
-        assert_eq!(aggregate(&[Maintenance, Down], 1), Maintenance);
+        assert_eq!(aggregate(&[], 1), S::Unknown);
+        assert_eq!(aggregate(&[S::Unknown, S::Operational], 1), S::Operational);
+        assert_eq!(aggregate(&[S::Maintenance, S::Down], 1), S::Maintenance);
     }
 }

@@ -3,22 +3,51 @@
 use serde::Serialize;
 
 use super::RunReport;
-use crate::model::{Cause, Outcome, Phases, millis};
+use crate::alert::outbox::DeliveryReport;
+use crate::model::{Cause, Outcome, Phases, State, millis};
 
 #[derive(Serialize)]
 struct Document<'a> {
     location: &'a str,
     started_at: String,
     results: Vec<Row<'a>>,
+    /// State changes caused by this run.
+    changes: Vec<ChangeRow<'a>>,
+    /// Incidents opened, updated or resolved by this run.
+    incidents: Vec<IncidentRow<'a>>,
+    notifications: &'a DeliveryReport,
+}
+
+#[derive(Serialize)]
+struct ChangeRow<'a> {
+    probe: &'a str,
+    from: State,
+    to: State,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct IncidentRow<'a> {
+    id: i64,
+    probe: &'a str,
+    started_at: String,
+    resolved_at: Option<String>,
+    worst_state: State,
+    cause: Option<Cause>,
+    message: Option<&'a str>,
+    failed_results: u32,
+}
+
+fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[derive(Serialize)]
 struct Row<'a> {
     probe: &'a str,
     outcome: Outcome,
-    /// Filled by the evaluation stage (thresholds over runs); null until a
-    /// probe has a state.
-    state: Option<&'a str>,
+    /// The probe's state after this run (thresholds over consecutive results).
+    state: Option<State>,
     cause: Option<Cause>,
     message: Option<&'a str>,
     status: Option<u16>,
@@ -40,7 +69,7 @@ pub fn render(report: &RunReport) -> String {
             .map(|r| Row {
                 probe: &r.probe.0,
                 outcome: r.outcome,
-                state: None,
+                state: report.state_of(&r.probe.0),
                 cause: r.cause,
                 message: r.message.as_deref(),
                 status: r.status,
@@ -51,6 +80,33 @@ pub fn render(report: &RunReport) -> String {
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             })
             .collect(),
+        changes: report
+            .evaluation
+            .changes
+            .iter()
+            .map(|c| ChangeRow {
+                probe: &c.probe,
+                from: c.from,
+                to: c.to,
+                at: time(c.at),
+            })
+            .collect(),
+        incidents: report
+            .evaluation
+            .incidents
+            .iter()
+            .map(|i| IncidentRow {
+                id: i.id,
+                probe: &i.probe,
+                started_at: time(i.started_at),
+                resolved_at: i.resolved_at.map(time),
+                worst_state: i.worst_state,
+                cause: i.cause,
+                message: i.message.as_deref(),
+                failed_results: i.failed_results,
+            })
+            .collect(),
+        notifications: &report.delivery,
     };
     let mut s =
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

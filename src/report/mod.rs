@@ -5,7 +5,9 @@ pub mod table;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::ProbeResult;
+use crate::alert::outbox::DeliveryReport;
+use crate::evaluate::Evaluation;
+use crate::model::{ProbeResult, State};
 
 /// What one run found.
 #[derive(Debug, Clone)]
@@ -13,4 +15,13 @@ pub struct RunReport {
     pub location: String,
     pub started_at: DateTime<Utc>,
     pub results: Vec<ProbeResult>,
+    pub evaluation: Evaluation,
+    pub delivery: DeliveryReport,
+}
+
+impl RunReport {
+    /// The state of `probe` after this run, if it was evaluated.
+    pub fn state_of(&self, probe: &str) -> Option<State> {
+        self.evaluation.states.get(probe).copied()
+    }
 }

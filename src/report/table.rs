@@ -8,8 +8,10 @@ use crate::model::{Outcome, ProbeResult};
 
 /// Render the run as an aligned table; `color` adds ANSI colours.
 pub fn render(report: &RunReport, specs: &[ProbeSpec], color: bool) -> String {
-    let header = ["PROBE", "KIND", "RESULT", "LATENCY", "STATUS", "DETAIL"];
-    let rows: Vec<[String; 6]> = report
+    let header = [
+        "PROBE", "KIND", "RESULT", "STATE", "LATENCY", "STATUS", "DETAIL",
+    ];
+    let rows: Vec<[String; 7]> = report
         .results
         .iter()
         .map(|r| {
@@ -22,6 +24,10 @@ pub fn render(report: &RunReport, specs: &[ProbeSpec], color: bool) -> String {
                 r.probe.0.clone(),
                 kind.to_string(),
                 outcome_word(r),
+                report
+                    .state_of(&r.probe.0)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 format!("{} ms", r.latency.as_millis()),
                 r.status
                     .map(|s| s.to_string())
@@ -37,7 +43,7 @@ pub fn render(report: &RunReport, specs: &[ProbeSpec], color: bool) -> String {
         }
     }
     let mut out = String::new();
-    let line = |cells: &[String; 6], color_outcome: Option<Outcome>| {
+    let line = |cells: &[String; 7], color_outcome: Option<Outcome>| {
         let mut s = String::new();
         for (i, cell) in cells.iter().enumerate() {
             let pad = widths[i].saturating_sub(cell.chars().count());
@@ -63,6 +69,42 @@ pub fn render(report: &RunReport, specs: &[ProbeSpec], color: bool) -> String {
     for (row, r) in rows.iter().zip(&report.results) {
         out.push_str(&line(row, Some(r.outcome)));
         out.push('\n');
+    }
+    if !report.evaluation.changes.is_empty() {
+        out.push('\n');
+        for c in &report.evaluation.changes {
+            out.push_str(&format!("state: {} {} → {}\n", c.probe, c.from, c.to));
+        }
+    }
+    for i in &report.evaluation.incidents {
+        let status = match i.resolved_at {
+            Some(t) => format!("resolved {}", t.format("%Y-%m-%d %H:%M UTC")),
+            None => "open".to_string(),
+        };
+        let cause = i.cause.map(|c| c.to_string()).unwrap_or_default();
+        out.push_str(&sanitize(&format!(
+            "incident #{} {} {} since {}, worst {}, {} failed results: {} {}",
+            i.id,
+            i.probe,
+            status,
+            i.started_at.format("%Y-%m-%d %H:%M UTC"),
+            i.worst_state,
+            i.failed_results,
+            cause,
+            i.message.as_deref().unwrap_or("")
+        )));
+        out.push('\n');
+    }
+    let d = &report.delivery;
+    if d.delivered + d.pending + d.failed > 0 {
+        out.push_str(&format!(
+            "notifications: {} delivered, {} still queued, {} given up\n",
+            d.delivered, d.pending, d.failed
+        ));
+        for e in &d.errors {
+            out.push_str(&sanitize(&format!("  {e}")));
+            out.push('\n');
+        }
     }
     let count = |o: Outcome| report.results.iter().filter(|r| r.outcome == o).count();
     out.push_str(&format!(
@@ -99,7 +141,11 @@ fn detail(r: &ProbeResult) -> String {
         (Some(c), None) => c.to_string(),
         (None, _) => String::new(),
     };
-    // Target-controlled text: no control characters reach the terminal.
+    sanitize(&text)
+}
+
+/// Target-controlled text: no control characters (escape sequences) reach the terminal.
+fn sanitize(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()

@@ -13,6 +13,7 @@ use hyper::{Method, Request, Response};
 use serde_json::{Value, json};
 
 use super::http::{self, Body};
+use super::tls::{self, Identity};
 
 /// One issue as the fake holds it.
 #[derive(Debug, Clone)]
@@ -49,28 +50,48 @@ struct State {
 /// A fake GitHub API for `owner/repo`, accepting `token`.
 pub struct FakeGithub {
     pub addr: SocketAddr,
+    https: bool,
     state: Arc<Mutex<State>>,
 }
 
 impl FakeGithub {
-    /// Start the fake for repository `repo` (`owner/name`).
+    /// Start the fake for repository `repo` (`owner/name`), over HTTP.
     pub fn start(repo: &str, token: &str) -> Self {
+        Self::start_with(repo, token, None)
+    }
+
+    /// The same over HTTPS with `identity`, as a GitHub Enterprise server
+    /// signed by a private CA.
+    pub fn start_https(repo: &str, token: &str, identity: Identity) -> Self {
+        Self::start_with(repo, token, Some(identity))
+    }
+
+    fn start_with(repo: &str, token: &str, identity: Option<Identity>) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         let repo = repo.to_string();
         let token = token.to_string();
-        let addr = http::serve(move |req| {
+        let handler = move |req| {
             let state = shared.clone();
             let repo = repo.clone();
             let token = token.clone();
             async move { handle(req, &state, &repo, &token).await }
-        });
-        FakeGithub { addr, state }
+        };
+        let https = identity.is_some();
+        let addr = match identity {
+            Some(identity) => tls::serve_https(identity, handler),
+            None => http::serve(handler),
+        };
+        FakeGithub { addr, https, state }
     }
 
-    /// What to write as the channel's `base_url`.
+    /// What to write as the channel's `base_url` (GitHub Enterprise style for HTTPS).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.https {
+            format!("https://localhost:{}/api/v3", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     pub fn issues(&self) -> Vec<Issue> {
@@ -141,7 +162,7 @@ fn issue_json(i: &Issue) -> Value {
     v
 }
 
-fn query_param<'a>(query: &'a str, name: &str) -> Option<String> {
+fn query_param(query: &str, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
@@ -171,34 +192,31 @@ async fn handle(
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or_default().to_string();
     let authorization = header("authorization");
-    let response = {
-        let mut s = state.lock().expect("state");
-        let response = if let Some(status) = s.failures.pop_front() {
-            error(status, "injected failure")
-        } else if authorization != format!("Bearer {token}") {
-            // GitHub's answer to a bad token; echoes nothing of it.
-            error(401, "Bad credentials")
-        } else if header("user-agent").is_empty() {
-            error(
-                403,
-                "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
-            )
-        } else if header("accept") != "application/vnd.github+json"
-            || header("x-github-api-version") != "2022-11-28"
-        {
-            error(400, "missing GitHub media type or API version")
-        } else {
-            route(&mut s, &method, &path, &query, &body, repo)
-        };
-        s.calls.push(Call {
-            method: method.to_string(),
-            path,
-            query,
-            status: response.status().as_u16(),
-            authorization,
-        });
-        response
+    let mut s = state.lock().expect("state");
+    let response = if let Some(status) = s.failures.pop_front() {
+        error(status, "injected failure")
+    } else if authorization != format!("Bearer {token}") {
+        // GitHub's answer to a bad token; echoes nothing of it.
+        error(401, "Bad credentials")
+    } else if header("user-agent").is_empty() {
+        error(
+            403,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
+        )
+    } else if header("accept") != "application/vnd.github+json"
+        || header("x-github-api-version") != "2022-11-28"
+    {
+        error(400, "missing GitHub media type or API version")
+    } else {
+        route(&mut s, &method, &path, &query, &body, repo)
     };
+    s.calls.push(Call {
+        method: method.to_string(),
+        path,
+        query,
+        status: response.status().as_u16(),
+        authorization,
+    });
     response
 }
 
@@ -210,6 +228,7 @@ fn route(
     body: &[u8],
     repo: &str,
 ) -> Response<Body> {
+    let path = path.strip_prefix("/api/v3").unwrap_or(path);
     let prefix = format!("/repos/{repo}");
     let Some(rest) = path.strip_prefix(&prefix) else {
         return error(404, "Not Found");

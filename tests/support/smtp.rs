@@ -25,6 +25,8 @@ pub struct Options {
     pub auth_needs_tls: bool,
     /// Answer MAIL FROM with this line instead of `250`, e.g. `451 4.3.0 busy`.
     pub mail_reply: Option<String>,
+    /// The mechanisms advertised after `AUTH` (both are always understood).
+    pub mechanisms: &'static str,
 }
 
 impl Default for Options {
@@ -34,6 +36,7 @@ impl Default for Options {
             auth: None,
             auth_needs_tls: true,
             mail_reply: None,
+            mechanisms: "PLAIN LOGIN",
         }
     }
 }
@@ -217,7 +220,7 @@ impl Session {
                         lines.push("STARTTLS".to_string());
                     }
                     if self.options.auth.is_some() && (self.tls || !self.options.auth_needs_tls) {
-                        lines.push("AUTH PLAIN LOGIN".to_string());
+                        lines.push(format!("AUTH {}", self.options.mechanisms));
                     }
                     lines.push("8BITMIME".to_string());
                     let last = lines.len() - 1;

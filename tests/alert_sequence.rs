@@ -1,0 +1,266 @@
+//! Runs over time against a target that goes down and comes back: a person is
+//! woken exactly once, reminded on schedule, told once of the recovery. Time is
+//! driven with `--now`, never slept.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use http_body_util::BodyExt;
+use support::{Workspace, http, result};
+
+/// A target whose health the test switches.
+fn switchable_target() -> (std::net::SocketAddr, Arc<AtomicBool>) {
+    let healthy = Arc::new(AtomicBool::new(true));
+    let flag = healthy.clone();
+    let addr = http::serve(move |_req| {
+        let ok = flag.load(Ordering::SeqCst);
+        async move {
+            if ok {
+                http::respond(200, "ok")
+            } else {
+                http::respond(503, "unavailable")
+            }
+        }
+    });
+    (addr, healthy)
+}
+
+/// A webhook receiver recording JSON bodies; it answers 503 while `failing`.
+fn receiver() -> (
+    std::net::SocketAddr,
+    Arc<Mutex<Vec<serde_json::Value>>>,
+    Arc<AtomicBool>,
+    Arc<AtomicUsize>,
+) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let failing = Arc::new(AtomicBool::new(false));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (g, f, h) = (got.clone(), failing.clone(), hits.clone());
+    let addr = http::serve(move |req| {
+        let (g, f, h) = (g.clone(), f.clone(), h.clone());
+        async move {
+            h.fetch_add(1, Ordering::SeqCst);
+            if f.load(Ordering::SeqCst) {
+                return http::respond(503, "try later");
+            }
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            if let Ok(v) = serde_json::from_slice(&body) {
+                g.lock().expect("lock").push(v);
+            }
+            http::respond(200, "ok")
+        }
+    });
+    (addr, got, failing, hits)
+}
+
+fn config(target: std::net::SocketAddr, hook: std::net::SocketAddr, extra: &str) -> String {
+    format!(
+        r#"[page]
+title = "Acme"
+url = "https://status.example.test"
+
+[defaults]
+interval = "5m"
+failure_threshold = 2
+success_threshold = 1
+
+[[probe]]
+id = "api"
+name = "Public API"
+url = "http://{target}/health"
+
+[[channel]]
+name = "hook"
+kind = "webhook"
+url = "http://{hook}/outpost"
+on = ["down", "recovered"]
+remind_every = "30m"
+{extra}"#
+    )
+}
+
+fn at(minutes: i64) -> String {
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z").expect("t0");
+    (t0 + chrono::Duration::minutes(minutes)).to_rfc3339()
+}
+
+fn events(got: &Arc<Mutex<Vec<serde_json::Value>>>) -> Vec<String> {
+    got.lock()
+        .expect("lock")
+        .iter()
+        .map(|v| v["event"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+#[test]
+fn one_alert_on_opening_reminders_on_schedule_one_on_recovery() {
+    let (target, healthy) = switchable_target();
+    let (hook, got, _, _) = receiver();
+    let ws = Workspace::new();
+    let toml = config(target, hook, "");
+    // (minute, target healthy, expected state, expected events so far)
+    let script: &[(i64, bool, &str, &[&str])] = &[
+        (0, true, "operational", &[]),
+        (5, false, "operational", &[]),
+        (10, false, "down", &["down"]),
+        (15, false, "down", &["down"]),
+        (35, false, "down", &["down"]),
+        (40, false, "down", &["down", "reminder"]),
+        (45, false, "down", &["down", "reminder"]),
+        (50, true, "operational", &["down", "reminder", "recovered"]),
+        (55, true, "operational", &["down", "reminder", "recovered"]),
+    ];
+    for (minute, up, state, want) in script {
+        healthy.store(*up, Ordering::SeqCst);
+        let (_, doc) = ws.run_json(&toml, &["--now", &at(*minute)]);
+        assert_eq!(
+            result(&doc, "api")["state"],
+            *state,
+            "minute {minute}: {doc:#}"
+        );
+        assert_eq!(events(&got), *want, "minute {minute}: {doc:#}");
+    }
+    let got = got.lock().expect("lock");
+    let down = &got[0];
+    assert_eq!(down["probe"]["id"], "api");
+    assert_eq!(down["state"], "down");
+    assert_eq!(down["cause"], "status");
+    assert_eq!(
+        down["since"], "2026-11-25T10:05:00Z",
+        "the incident starts at its first failure"
+    );
+    assert_eq!(down["link"], "https://status.example.test/probe/api.html");
+    let recovered = &got[2];
+    assert_eq!(recovered["state"], "operational");
+    assert_eq!(recovered["duration_seconds"], 45 * 60);
+    assert_eq!(recovered["incident_id"], down["incident_id"]);
+}
+
+#[test]
+fn the_run_reports_changes_and_incidents() {
+    let (target, healthy) = switchable_target();
+    let (hook, _, _, _) = receiver();
+    let ws = Workspace::new();
+    let toml = config(target, hook, "");
+    healthy.store(false, Ordering::SeqCst);
+    ws.run_json(&toml, &["--now", &at(0)]);
+    let (code, doc) = ws.run_json(&toml, &["--now", &at(5)]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["changes"][0]["to"], "down", "{doc:#}");
+    let incident = &doc["incidents"][0];
+    assert_eq!(incident["probe"], "api");
+    assert_eq!(incident["worst_state"], "down");
+    assert_eq!(incident["failed_results"], 2);
+    assert!(incident["resolved_at"].is_null());
+    assert_eq!(doc["notifications"]["delivered"], 1);
+}
+
+#[test]
+fn a_receiver_that_was_down_gets_the_queued_notification_once() {
+    let (target, healthy) = switchable_target();
+    let (hook, got, failing, hits) = receiver();
+    let ws = Workspace::new();
+    let toml = config(target, hook, "");
+    healthy.store(false, Ordering::SeqCst);
+    failing.store(true, Ordering::SeqCst);
+    ws.run_json(&toml, &["--now", &at(0)]);
+    let (_, doc) = ws.run_json(&toml, &["--now", &at(5)]);
+    assert_eq!(doc["notifications"]["pending"], 1, "{doc:#}");
+    assert!(hits.load(Ordering::SeqCst) >= 2, "retried within the run");
+    assert!(events(&got).is_empty());
+    failing.store(false, Ordering::SeqCst);
+    let (_, doc) = ws.run_json(&toml, &["--now", &at(10)]);
+    assert_eq!(doc["notifications"]["delivered"], 1, "{doc:#}");
+    ws.run_json(&toml, &["--now", &at(15)]);
+    assert_eq!(events(&got), vec!["down"], "delivered once, never again");
+}
+
+#[test]
+fn maintenance_alerts_nothing_and_shows_maintenance() {
+    let (target, healthy) = switchable_target();
+    let (hook, got, _, _) = receiver();
+    let ws = Workspace::new();
+    let toml = config(
+        target,
+        hook,
+        &format!(
+            "\n[[maintenance]]\ntitle = \"upgrade\"\nprobes = [\"api\"]\nstart = \"{}\"\nend = \"{}\"\n",
+            at(0),
+            at(30)
+        ),
+    );
+    healthy.store(false, Ordering::SeqCst);
+    for minute in [0, 5, 10, 15] {
+        let (code, doc) = ws.run_json(&toml, &["--now", &at(minute)]);
+        assert_eq!(result(&doc, "api")["state"], "maintenance", "{doc:#}");
+        assert_eq!(result(&doc, "api")["outcome"], "down");
+        assert_eq!(code, 1, "the outcome is still down");
+    }
+    assert!(events(&got).is_empty(), "nothing is sent in a window");
+    // After the window, a target still failing is reported at once.
+    let (_, doc) = ws.run_json(&toml, &["--now", &at(35)]);
+    assert_eq!(result(&doc, "api")["state"], "down", "{doc:#}");
+    assert_eq!(events(&got), vec!["down"]);
+}
+
+#[test]
+fn no_alert_queues_nothing() {
+    let (target, healthy) = switchable_target();
+    let (hook, got, _, hits) = receiver();
+    let ws = Workspace::new();
+    let toml = config(target, hook, "");
+    healthy.store(false, Ordering::SeqCst);
+    for minute in [0, 5, 10] {
+        let (_, doc) = ws.run_json(&toml, &["--now", &at(minute), "--no-alert"]);
+        assert_eq!(
+            result(&doc, "api")["state"],
+            if minute == 0 { "operational" } else { "down" }
+        );
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    // A later run with alerts on does not send the old event: it was never queued.
+    ws.run_json(&toml, &["--now", &at(15)]);
+    assert!(events(&got).is_empty());
+}
+
+#[test]
+fn overlapping_runs_send_the_alert_once() {
+    let (target, healthy) = switchable_target();
+    let (hook, got, _, _) = receiver();
+    let ws = Workspace::new();
+    let toml = config(target, hook, "");
+    let cfg = ws.config(&toml);
+    healthy.store(false, Ordering::SeqCst);
+    ws.run_json(&toml, &["--now", &at(0)]);
+    let spawn = |minute: i64| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("outpost"))
+            .arg("run")
+            .arg("-c")
+            .arg(&cfg)
+            .arg("--db")
+            .arg(ws.db())
+            .args([
+                "--format",
+                "json",
+                "--location",
+                "test",
+                "--now",
+                &at(minute),
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut a = spawn(5);
+    let mut b = spawn(6);
+    a.wait().expect("a");
+    b.wait().expect("b");
+    assert_eq!(events(&got), vec!["down"]);
+}
