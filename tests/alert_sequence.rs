@@ -27,10 +27,13 @@ fn switchable_target() -> (std::net::SocketAddr, Arc<AtomicBool>) {
     (addr, healthy)
 }
 
+type Received = Arc<Mutex<Vec<serde_json::Value>>>;
+
 /// A webhook receiver recording JSON bodies; it answers 503 while `failing`.
+/// Returns its address, what it received, the failing switch and a hit count.
 fn receiver() -> (
     std::net::SocketAddr,
-    Arc<Mutex<Vec<serde_json::Value>>>,
+    Received,
     Arc<AtomicBool>,
     Arc<AtomicUsize>,
 ) {
@@ -91,7 +94,7 @@ fn at(minutes: i64) -> String {
     (t0 + chrono::Duration::minutes(minutes)).to_rfc3339()
 }
 
-fn events(got: &Arc<Mutex<Vec<serde_json::Value>>>) -> Vec<String> {
+fn events(got: &Received) -> Vec<String> {
     got.lock()
         .expect("lock")
         .iter()

@@ -331,6 +331,11 @@ mod tests {
         let out = s.apply("at https://api.telegram.org/bot123:SECRETTOKEN/sendMessage, bot123:SECRETTOKEN, tok-en-1");
         assert!(!out.contains("SECRETTOKEN"), "{out}");
         assert!(!out.contains("tok-en-1"), "{out}");
+
+        let url = Url::parse("https://x.test/workflows/run?api-version=1&sig=AbCdEfGhIjKlMnOpQr")
+            .unwrap();
+        let out = Scrub::new(&url, &[]).apply("bad sig AbCdEfGhIjKlMnOpQr");
+        assert_eq!(out, "bad sig [redacted]");
     }
 
     #[test]
