@@ -179,6 +179,9 @@ fn hello_name() -> ClientId {
 fn reply_text(reply: &Response) -> String {
     let lines: Vec<&str> = reply.message().collect();
     format!("{} {}", reply.code(), lines.join(" "))
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
         .trim_end()
         .to_string()
 }
