@@ -15,5 +15,6 @@ pub mod fd_limit;
 pub mod model;
 pub mod probe;
 pub mod redact;
+pub mod render;
 pub mod report;
 pub mod store;

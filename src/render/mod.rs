@@ -1,0 +1,77 @@
+//! The static status site (SPEC §7): gathered once into a [`site::Site`], then
+//! written by each output. Every output is a pure function from the site to
+//! files, so it can be tested without a store.
+
+pub mod badge;
+pub mod feeds;
+pub mod html;
+pub mod metrics;
+pub mod site;
+pub mod statuspage;
+
+use std::path::{Path, PathBuf};
+
+pub use site::Site;
+
+/// One file of the site: a path relative to the output folder, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+impl File {
+    pub fn new(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        File {
+            path: path.into(),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// Why the site could not be rendered or written.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Render every output of `site`; `templates` overrides built-in templates.
+pub fn render(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderError> {
+    let mut files = html::pages(site, templates)?;
+    files.extend(statuspage::files(site));
+    files.extend(feeds::files(site));
+    files.extend(badge::files(site));
+    files.push(metrics::file(site));
+    Ok(files)
+}
+
+/// Write `files` under `out`, creating folders; each file is written to a
+/// temporary name and renamed, so a reader never sees half a page.
+pub fn write(files: &[File], out: &Path) -> Result<(), RenderError> {
+    for f in files {
+        let path = out.join(&f.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let tmp = path.with_extension("tmp-outpost");
+        std::fs::write(&tmp, &f.bytes).map_err(|source| RenderError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|source| RenderError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
