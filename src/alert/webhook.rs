@@ -19,10 +19,10 @@
 //!   "at": "2026-03-01T10:25:00Z",          // when the event happened
 //!   "duration_seconds": 1500,              // at - since
 //!   "cause": "status",                     // dns | connect | tls | timeout | status | assertion | body | protocol | null
-//!   "message": "HTTP 503, expected 200",   // or null
+//!   "message": "expected status 2xx, got 503",  // or null
 //!   "incident_id": 42,
 //!   "dedup_key": "outpost/api/42",         // the same for every event of one incident
-//!   "link": "https://status.example.com/probes/api",  // or null when page.url is not set
+//!   "link": "https://status.example.com/probe/api.html",  // or null when page.url is not set
 //!   "page": { "title": "Acme status" }
 //! }
 //! ```
