@@ -12,6 +12,7 @@ pub mod config;
 pub mod engine;
 pub mod evaluate;
 pub mod fd_limit;
+pub mod human_incidents;
 pub mod model;
 pub mod probe;
 pub mod redact;

@@ -260,3 +260,42 @@ fn json_logs_on_request() {
     let v: serde_json::Value = serde_json::from_str(line).expect("log line is JSON");
     assert_eq!(v["level"], "INFO");
 }
+
+#[test]
+fn check_validates_written_incidents() {
+    let ws = Workspace::new();
+    let cfg = ws.config("[[probe]]\nid = \"api\"\nurl = \"http://x/\"\n");
+    std::fs::create_dir(ws.path().join("incidents")).expect("mkdir");
+    let good = "+++\ntitle = \"Errors\"\nprobes = [\"api\"]\n[[updates]]\nat = \"2026-11-20T10:05:00Z\"\nstatus = \"investigating\"\nbody = \"Looking.\"\n+++\n";
+    std::fs::write(ws.path().join("incidents/a.md"), good).expect("write");
+    let out = outpost()
+        .arg("check")
+        .arg("-c")
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 written incidents"));
+    std::fs::write(
+        ws.path().join("incidents/b.md"),
+        good.replace("\"api\"", "\"nope\""),
+    )
+    .expect("write");
+    let out = outpost()
+        .arg("check")
+        .arg("-c")
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("b.md:3:11: unknown probe id \"nope\""),
+        "{stderr}"
+    );
+}
