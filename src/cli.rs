@@ -93,6 +93,10 @@ fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 pub enum Format {
     Table,
     Json,
+    /// One JUnit XML test case per probe.
+    Junit,
+    /// GitHub Actions annotations, the table, and a job summary in $GITHUB_STEP_SUMMARY.
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

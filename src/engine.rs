@@ -49,7 +49,9 @@ pub async fn run_all(
             let _host = host.acquire_owned().await;
             let _global = global.acquire_owned().await;
             let started_at = clock.now();
-            let (obs, latency) = probe::execute(&spec, &ctx).await;
+            // Boxed and created only now: a queued task holds no probe future,
+            // so memory grows with the concurrency bound, not the probe count.
+            let (obs, latency) = Box::pin(probe::execute(&spec, &ctx)).await;
             let result = ProbeResult {
                 probe: spec.id.clone(),
                 location,

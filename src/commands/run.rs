@@ -1,6 +1,7 @@
 //! `outpost run`: probe, store, report, exit code.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,6 +106,19 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
     let text = match args.format {
         Format::Json => report::json::render(&report),
         Format::Table => report::table::render(&report, &specs, std::io::stdout().is_terminal()),
+        Format::Junit => report::junit::render(&report, &specs, args.fail_on),
+        Format::Github => {
+            // Set by GitHub Actions for each step; other steps append there too.
+            let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
+            if let Some(path) = summary.as_deref().map(Path::new) {
+                let markdown = report::github::summary(&report, &specs);
+                if let Err(e) = report::github::append_summary(path, &markdown) {
+                    let path = path.display();
+                    tracing::warn!(%path, error = %e, "could not write the job summary");
+                }
+            }
+            report::github::render(&report, &specs)
+        }
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());

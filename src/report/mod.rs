@@ -1,6 +1,9 @@
-//! Output formats of a run: a table for people, JSON for programs.
+//! Output formats of a run: a table for people, JSON for programs, JUnit XML
+//! and GitHub annotations for CI.
 
+pub mod github;
 pub mod json;
+pub mod junit;
 pub mod table;
 
 use chrono::{DateTime, Utc};

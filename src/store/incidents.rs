@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
 use serde::Serialize;
 
-use super::StoreError;
+use super::{Store, StoreError};
 use super::writer::{Writer, from_ms, ms};
 use crate::model::{Cause, State};
 
@@ -48,33 +48,53 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawIncident> {
     ))
 }
 
-impl Writer<'_> {
-    fn incident_from(&self, r: RawIncident) -> Result<Incident, StoreError> {
-        let (id, probe, started, resolved, worst, cause, message, failed) = r;
-        Ok(Incident {
-            id,
-            probe,
-            started_at: from_ms(started)
-                .ok_or_else(|| self.bad("incidents.started_at", started))?,
-            resolved_at: match resolved {
-                Some(v) => Some(from_ms(v).ok_or_else(|| self.bad("incidents.resolved_at", v))?),
-                None => None,
-            },
-            worst_state: worst
-                .parse()
-                .map_err(|_| self.bad("incidents.worst_state", &worst))?,
-            cause: match cause {
-                Some(c) => Some(
-                    c.parse()
-                        .map_err(|_| self.bad("incidents.first_cause", &c))?,
-                ),
-                None => None,
-            },
-            message,
-            failed_results: failed,
-        })
+fn bad(path: &std::path::Path, column: &'static str, value: impl ToString) -> StoreError {
+    StoreError::BadValue {
+        path: path.to_path_buf(),
+        column,
+        value: value.to_string(),
     }
+}
 
+fn incident_from(path: &std::path::Path, r: RawIncident) -> Result<Incident, StoreError> {
+    let (id, probe, started, resolved, worst, cause, message, failed) = r;
+    Ok(Incident {
+        id,
+        probe,
+        started_at: from_ms(started).ok_or_else(|| bad(path, "incidents.started_at", started))?,
+        resolved_at: match resolved {
+            Some(v) => Some(from_ms(v).ok_or_else(|| bad(path, "incidents.resolved_at", v))?),
+            None => None,
+        },
+        worst_state: worst
+            .parse()
+            .map_err(|_| bad(path, "incidents.worst_state", &worst))?,
+        cause: match cause {
+            Some(c) => Some(c.parse().map_err(|_| bad(path, "incidents.first_cause", &c))?),
+            None => None,
+        },
+        message,
+        failed_results: failed,
+    })
+}
+
+impl Store {
+    /// Every incident, newest first.
+    pub fn incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM incidents ORDER BY started_at DESC, id DESC");
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(StoreError::sqlite(&self.path, "reading incidents"))?;
+        let rows: Vec<RawIncident> = stmt
+            .query_map([], raw)
+            .and_then(|rows| rows.collect())
+            .map_err(StoreError::sqlite(&self.path, "reading incidents"))?;
+        rows.into_iter().map(|r| incident_from(&self.path, r)).collect()
+    }
+}
+
+impl Writer<'_> {
     /// Open an incident; returns its id.
     pub fn open_incident(
         &self,
@@ -134,7 +154,7 @@ impl Writer<'_> {
             .map_err(self.err("reading an incident"))?;
         match rows.next() {
             Some(r) => Ok(Some(
-                self.incident_from(r.map_err(self.err("reading an incident"))?)?,
+                incident_from(self.path, r.map_err(self.err("reading an incident"))?)?,
             )),
             None => Ok(None),
         }

@@ -206,3 +206,54 @@ impl Writer<'_> {
         }))
     }
 }
+
+impl super::Store {
+    /// Every probe's aggregate state, by probe id.
+    pub fn probe_states(&self) -> Result<std::collections::BTreeMap<String, ProbeState>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT probe, state, since, incident_id FROM probe_states")
+            .map_err(StoreError::sqlite(&self.path, "reading probe states"))?;
+        let rows: Vec<(String, String, i64, Option<i64>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(StoreError::sqlite(&self.path, "reading probe states"))?;
+        let bad = |column: &'static str, value: String| StoreError::BadValue {
+            path: self.path.clone(),
+            column,
+            value,
+        };
+        let mut out = std::collections::BTreeMap::new();
+        for (probe, state, since, incident_id) in rows {
+            let state = state.parse().map_err(|_| bad("probe_states.state", state.clone()))?;
+            let since = from_ms(since).ok_or_else(|| bad("probe_states.since", since.to_string()))?;
+            out.insert(
+                probe,
+                ProbeState {
+                    state,
+                    since,
+                    incident_id,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// When each location last reported `probe`, newest first.
+    pub fn last_results_by_location(&self, probe: &str) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT location, last_result_at FROM location_states WHERE probe = ?1 ORDER BY last_result_at DESC",
+            )
+            .map_err(StoreError::sqlite(&self.path, "reading location states"))?;
+        let rows: Vec<(String, i64)> = stmt
+            .query_map(params![probe], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(StoreError::sqlite(&self.path, "reading location states"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(l, t)| from_ms(t).map(|t| (l, t)))
+            .collect())
+    }
+}
