@@ -21,9 +21,31 @@ pub enum Command {
     Run(RunArgs),
     /// Validate the config (syntax, env vars, references) without probing.
     Check(CheckArgs),
+    /// Scaffold probes.toml and, with --github, the status workflow.
+    Init(InitArgs),
     /// Alert channels.
     #[command(subcommand)]
     Alert(AlertCommand),
+    /// Write the static status site from the store.
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The SQLite store.
+    #[arg(long, default_value = "outpost.db")]
+    pub db: PathBuf,
+    /// The output folder.
+    #[arg(long, default_value = "public")]
+    pub out: PathBuf,
+    /// A folder of templates overriding the built-in ones by file name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Render as of this RFC 3339 instant (tests, replays).
+    #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +76,19 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Also write .github/workflows/status.yml (GitHub Actions and Pages).
+    #[arg(long)]
+    pub github: bool,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+    /// The folder to write into (the repository root).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub config: ConfigArg,
@@ -78,6 +113,12 @@ pub struct RunArgs {
     /// Probes in flight at once, across all hosts (at most 4 per host).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
+    /// Render the status site into DIR after the run.
+    #[arg(long, value_name = "DIR")]
+    pub render: Option<PathBuf>,
+    /// Templates overriding the built-in ones (with --render).
+    #[arg(long, value_name = "DIR", requires = "render")]
+    pub templates: Option<PathBuf>,
     /// Pretend the run starts at this RFC 3339 instant (tests, replays).
     #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,

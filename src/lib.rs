@@ -18,4 +18,5 @@ pub mod probe;
 pub mod redact;
 pub mod render;
 pub mod report;
+pub mod rollup;
 pub mod store;

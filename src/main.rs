@@ -13,6 +13,8 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     let result = match &cli.command {
         Command::Check(args) => commands::check::check(args),
+        Command::Init(args) => commands::init::init(args),
+        Command::Render(args) => commands::render::render(args),
         Command::Run(args) => match runtime() {
             Ok(rt) => rt.block_on(commands::run::run(args)),
             Err(e) => Err(e),

@@ -2,6 +2,8 @@
 
 pub mod alert_test;
 pub mod check;
+pub mod init;
+pub mod render;
 pub mod run;
 
 /// Documented exit codes (SPEC §4).

@@ -77,11 +77,24 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
     }
     tracing::info!(probes = results.len(), location = %location, "run finished");
 
-    // Results, state changes and the notifications they queue: one transaction.
+    // Results, state changes, the notifications they queue, rollups and
+    // retention: one transaction, so a crash leaves the store as it was.
+    let now = clock.now();
     let evaluation = store
         .write(|w| {
             w.insert_results(&results)?;
-            evaluate(w, &cfg, &results, clock.now(), !args.no_alert)
+            let evaluation = evaluate(w, &cfg, &results, now, !args.no_alert)?;
+            let in_maintenance = |r: &ProbeResult| {
+                cfg.maintenance
+                    .iter()
+                    .any(|m| m.covers(&r.probe, r.started_at))
+            };
+            w.update_rollups(&results, &in_maintenance)?;
+            for spec in &specs {
+                let keep = chrono::Duration::days(i64::from(spec.retention_days));
+                w.prune(&spec.id.0, now - keep)?;
+            }
+            Ok(evaluation)
         })
         .map_err(|e| CommandError::store(e.to_string()))?;
     for c in &evaluation.changes {
@@ -95,6 +108,12 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
             .await
             .map_err(|e| CommandError::store(e.to_string()))?
     };
+
+    if let Some(out) = &args.render {
+        let summary =
+            super::render::render_site(&cfg, &store, out, args.templates.as_deref(), clock.now())?;
+        tracing::info!("{summary}");
+    }
 
     let report = RunReport {
         location,

@@ -1,8 +1,231 @@
-//! `metrics.prom`: the latest results with blackbox_exporter metric names.
+//! `metrics.prom`: the latest result of each probe in the Prometheus text
+//! exposition format, with blackbox_exporter's metric names, for a node
+//! exporter textfile collector or a Pushgateway.
+//!
+//! Every series carries `probe="ID"`; those about a result also carry
+//! `location` (where the latest result was taken). Probes without a result
+//! are left out. No sample has a timestamp (the textfile collector rejects
+//! them); `outpost_probe_result_timestamp_seconds` tells how fresh each is.
 
+use super::site::{LatestResult, ProbeView};
 use super::{File, Site};
+use crate::model::{Outcome, State};
 
 /// The metrics file.
-pub fn file(_site: &Site) -> File {
-    File::new("metrics.prom", Vec::new())
+pub fn file(site: &Site) -> File {
+    let probes: Vec<(&ProbeView, &LatestResult)> = site
+        .groups
+        .iter()
+        .flat_map(|g| &g.probes)
+        .filter_map(|p| p.latest.as_ref().map(|l| (p, l)))
+        .collect();
+    File::new("metrics.prom", render(&probes))
+}
+
+/// One metric family: its name, help text and samples per probe.
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    samples: fn(&ProbeView, &LatestResult) -> Vec<Sample>,
+}
+
+/// One sample: labels after `probe` (`location` first when it applies), value.
+struct Sample {
+    labels: Vec<(&'static str, String)>,
+    value: f64,
+}
+
+fn at(l: &LatestResult, value: f64) -> Sample {
+    Sample {
+        labels: vec![("location", l.location.clone())],
+        value,
+    }
+}
+
+fn ms(v: Option<f64>) -> f64 {
+    v.map_or(0.0, |ms| ms / 1000.0)
+}
+
+/// Probe kinds that speak HTTP, for the `probe_http_*` families.
+fn is_http(p: &ProbeView) -> bool {
+    matches!(p.kind, "http" | "metrics")
+}
+
+/// blackbox_exporter's names and help texts, then outpost's own.
+///
+/// `probe_success` is 1 for `up` and `degraded` results (the target answered
+/// and every hard assertion held) and 0 for `down`. The HTTP phases use
+/// blackbox's names (dns → `resolve`, ttfb → `processing`) and, as blackbox
+/// does, all five are written for HTTP probes, 0 for a phase that did not
+/// happen; so is `probe_http_status_code` (0: no response).
+const FAMILIES: &[Family] = &[
+    Family {
+        name: "probe_success",
+        help: "Displays whether or not the probe was a success",
+        samples: |_, l| vec![at(l, f64::from(u8::from(l.outcome != Outcome::Down)))],
+    },
+    Family {
+        name: "probe_duration_seconds",
+        help: "Returns how long the probe took to complete in seconds",
+        samples: |_, l| vec![at(l, l.latency_ms / 1000.0)],
+    },
+    Family {
+        name: "probe_dns_lookup_time_seconds",
+        help: "Returns the time taken for probe dns lookup in seconds",
+        samples: |_, l| {
+            l.phases
+                .dns
+                .map(|d| at(l, d / 1000.0))
+                .into_iter()
+                .collect()
+        },
+    },
+    Family {
+        name: "probe_http_duration_seconds",
+        help: "Duration of http request by phase, summed over all redirects",
+        samples: |p, l| {
+            if !is_http(p) {
+                return Vec::new();
+            }
+            let f = &l.phases;
+            [
+                ("resolve", f.dns),
+                ("connect", f.connect),
+                ("tls", f.tls),
+                ("processing", f.ttfb),
+                ("transfer", f.transfer),
+            ]
+            .into_iter()
+            .map(|(phase, v)| Sample {
+                labels: vec![
+                    ("location", l.location.clone()),
+                    ("phase", phase.to_string()),
+                ],
+                value: ms(v),
+            })
+            .collect()
+        },
+    },
+    Family {
+        name: "probe_http_status_code",
+        help: "Response HTTP status code",
+        samples: |p, l| {
+            if is_http(p) {
+                vec![at(l, f64::from(l.status.unwrap_or(0)))]
+            } else {
+                Vec::new()
+            }
+        },
+    },
+    Family {
+        name: "probe_ssl_earliest_cert_expiry",
+        help: "Returns earliest SSL cert expiry in unixtime",
+        samples: |_, l| {
+            l.cert_expires_at
+                .map(|t| at(l, t.timestamp() as f64))
+                .into_iter()
+                .collect()
+        },
+    },
+    Family {
+        name: "outpost_probe_state",
+        help: "Current state of the probe: 1 for its state, 0 for the others",
+        samples: |p, _| {
+            [
+                State::Operational,
+                State::Degraded,
+                State::Down,
+                State::Maintenance,
+                State::Unknown,
+            ]
+            .into_iter()
+            .map(|s| Sample {
+                labels: vec![("state", s.as_str().to_string())],
+                value: f64::from(u8::from(p.state == s)),
+            })
+            .collect()
+        },
+    },
+    Family {
+        name: "outpost_probe_result_timestamp_seconds",
+        help: "Unix time of the probe's latest result",
+        samples: |_, l| vec![at(l, l.at.timestamp_millis() as f64 / 1000.0)],
+    },
+];
+
+/// The exposition text: each family once, HELP and TYPE then its samples.
+fn render(probes: &[(&ProbeView, &LatestResult)]) -> String {
+    let mut out = String::new();
+    for family in FAMILIES {
+        let mut lines = String::new();
+        for (p, l) in probes {
+            for s in (family.samples)(p, l) {
+                lines.push_str(family.name);
+                lines.push_str("{probe=\"");
+                lines.push_str(&label_value(&p.id));
+                lines.push('"');
+                for (k, v) in &s.labels {
+                    lines.push_str(&format!(",{k}=\"{}\"", label_value(v)));
+                }
+                lines.push_str("} ");
+                lines.push_str(&number(s.value));
+                lines.push('\n');
+            }
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("# HELP {} {}\n", family.name, family.help));
+        out.push_str(&format!("# TYPE {} gauge\n", family.name));
+        out.push_str(&lines);
+    }
+    out
+}
+
+/// A label value escaped per the exposition format: backslash, double quote
+/// and line feed.
+fn label_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A sample value as Prometheus parses it (Go's ParseFloat, with `+Inf`,
+/// `-Inf` and `NaN`); Rust's `Display` never uses exponents, so it parses.
+fn number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn numbers_parse_in_go() {
+        assert_eq!(number(1.0), "1");
+        assert_eq!(number(0.0417), "0.0417");
+        assert_eq!(number(f64::INFINITY), "+Inf");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(1e-7), "0.0000001");
+    }
 }

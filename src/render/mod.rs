@@ -4,6 +4,8 @@
 
 pub mod badge;
 pub mod feeds;
+pub mod gather;
+pub mod history;
 pub mod html;
 pub mod metrics;
 pub mod site;

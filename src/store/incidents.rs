@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
 use serde::Serialize;
 
-use super::{Store, StoreError};
 use super::writer::{Writer, from_ms, ms};
+use super::{Store, StoreError};
 use crate::model::{Cause, State};
 
 /// One incident as stored.
@@ -70,7 +70,10 @@ fn incident_from(path: &std::path::Path, r: RawIncident) -> Result<Incident, Sto
             .parse()
             .map_err(|_| bad(path, "incidents.worst_state", &worst))?,
         cause: match cause {
-            Some(c) => Some(c.parse().map_err(|_| bad(path, "incidents.first_cause", &c))?),
+            Some(c) => Some(
+                c.parse()
+                    .map_err(|_| bad(path, "incidents.first_cause", &c))?,
+            ),
             None => None,
         },
         message,
@@ -90,7 +93,9 @@ impl Store {
             .query_map([], raw)
             .and_then(|rows| rows.collect())
             .map_err(StoreError::sqlite(&self.path, "reading incidents"))?;
-        rows.into_iter().map(|r| incident_from(&self.path, r)).collect()
+        rows.into_iter()
+            .map(|r| incident_from(&self.path, r))
+            .collect()
     }
 }
 
@@ -153,9 +158,10 @@ impl Writer<'_> {
             .query_map(params![id], raw)
             .map_err(self.err("reading an incident"))?;
         match rows.next() {
-            Some(r) => Ok(Some(
-                incident_from(self.path, r.map_err(self.err("reading an incident"))?)?,
-            )),
+            Some(r) => Ok(Some(incident_from(
+                self.path,
+                r.map_err(self.err("reading an incident"))?,
+            )?)),
             None => Ok(None),
         }
     }

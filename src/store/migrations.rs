@@ -12,7 +12,7 @@ use super::error::StoreError;
 use super::guard::{self, APPLICATION_ID};
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[&str] = &[V1_RESULTS, V2_STATES];
+pub const MIGRATIONS: &[&str] = &[V1_RESULTS, V2_STATES, V3_ROLLUPS];
 
 /// v1: one row per probe result, every field of the JSON output plus location.
 ///
@@ -102,6 +102,30 @@ CREATE TABLE outbox (
 ) STRICT;
 CREATE INDEX outbox_status ON outbox (status, id);
 CREATE INDEX outbox_channel_incident ON outbox (channel, incident_id);
+";
+
+/// v3: daily rollups per probe, location and UTC day (days since the epoch),
+/// kept forever; `latency` is a mergeable histogram (rollup/histogram.rs) so
+/// percentiles over any window merge exactly; phase sums give mean phases.
+const V3_ROLLUPS: &str = "
+CREATE TABLE rollups (
+    probe            TEXT    NOT NULL,
+    location         TEXT    NOT NULL,
+    day              INTEGER NOT NULL,
+    runs             INTEGER NOT NULL,
+    up               INTEGER NOT NULL,
+    degraded         INTEGER NOT NULL,
+    down             INTEGER NOT NULL,
+    maintenance      INTEGER NOT NULL,
+    maintenance_down INTEGER NOT NULL,
+    latency          TEXT    NOT NULL,
+    dns_sum REAL NOT NULL, dns_n INTEGER NOT NULL,
+    connect_sum REAL NOT NULL, connect_n INTEGER NOT NULL,
+    tls_sum REAL NOT NULL, tls_n INTEGER NOT NULL,
+    ttfb_sum REAL NOT NULL, ttfb_n INTEGER NOT NULL,
+    transfer_sum REAL NOT NULL, transfer_n INTEGER NOT NULL,
+    PRIMARY KEY (probe, location, day)
+) STRICT;
 ";
 
 /// The schema version this binary writes and understands.

@@ -12,6 +12,7 @@ pub mod incidents;
 pub mod migrations;
 pub mod outbox;
 mod results;
+pub mod rollups;
 pub mod states;
 pub mod writer;
 

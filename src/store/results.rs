@@ -102,7 +102,7 @@ impl Store {
 }
 
 /// A row as SQLite returns it, before its strings and numbers are checked.
-struct RawResult {
+pub(super) struct RawResult {
     probe: String,
     location: String,
     started_at: i64,
@@ -120,7 +120,7 @@ struct RawResult {
 }
 
 impl RawResult {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<RawResult> {
+    pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<RawResult> {
         Ok(RawResult {
             probe: row.get(0)?,
             location: row.get(1)?,
@@ -141,7 +141,7 @@ impl RawResult {
 
     /// Turn stored values back into the model; a value this binary does not
     /// know (a newer cause, a hand-edited row) is an error, never a panic.
-    fn into_result(self, path: &std::path::Path) -> Result<ProbeResult, StoreError> {
+    pub(super) fn into_result(self, path: &std::path::Path) -> Result<ProbeResult, StoreError> {
         let bad = |column: &'static str, value: String| StoreError::BadValue {
             path: path.to_path_buf(),
             column,

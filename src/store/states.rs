@@ -209,7 +209,9 @@ impl Writer<'_> {
 
 impl super::Store {
     /// Every probe's aggregate state, by probe id.
-    pub fn probe_states(&self) -> Result<std::collections::BTreeMap<String, ProbeState>, StoreError> {
+    pub fn probe_states(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, ProbeState>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT probe, state, since, incident_id FROM probe_states")
@@ -225,8 +227,11 @@ impl super::Store {
         };
         let mut out = std::collections::BTreeMap::new();
         for (probe, state, since, incident_id) in rows {
-            let state = state.parse().map_err(|_| bad("probe_states.state", state.clone()))?;
-            let since = from_ms(since).ok_or_else(|| bad("probe_states.since", since.to_string()))?;
+            let state = state
+                .parse()
+                .map_err(|_| bad("probe_states.state", state.clone()))?;
+            let since =
+                from_ms(since).ok_or_else(|| bad("probe_states.since", since.to_string()))?;
             out.insert(
                 probe,
                 ProbeState {
@@ -240,7 +245,10 @@ impl super::Store {
     }
 
     /// When each location last reported `probe`, newest first.
-    pub fn last_results_by_location(&self, probe: &str) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+    pub fn last_results_by_location(
+        &self,
+        probe: &str,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(

@@ -1,0 +1,171 @@
+//! `outpost init`: scaffold a starter `probes.toml` and, with `--github`, the
+//! GitHub Actions workflow that probes, keeps the store and publishes the page.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::{CommandError, Exit};
+use crate::cli::InitArgs;
+
+/// The starter config; tests/init.rs checks that it passes `outpost check`.
+pub const PROBES_TOML: &str = include_str!("../scaffold/probes.toml");
+
+/// The status workflow. This repository's own `.github/workflows/status.yml` is
+/// the same bytes (tests/init.rs compares them).
+pub const STATUS_YML: &str = include_str!("../scaffold/status.yml");
+
+/// Where the config goes, relative to `--dir`.
+pub const PROBES_PATH: &str = "probes.toml";
+
+/// Where the workflow goes, relative to `--dir`.
+pub const WORKFLOW_PATH: &str = ".github/workflows/status.yml";
+
+/// One file `init` writes.
+struct Scaffold {
+    /// Relative to `--dir`, with `/` separators.
+    path: &'static str,
+    contents: &'static str,
+}
+
+/// Write the scaffold; refuse, writing nothing, when any target exists and
+/// `--force` is not given.
+pub fn init(args: &InitArgs) -> Result<Exit, CommandError> {
+    let mut files = vec![Scaffold {
+        path: PROBES_PATH,
+        contents: PROBES_TOML,
+    }];
+    if args.github {
+        files.push(Scaffold {
+            path: WORKFLOW_PATH,
+            contents: STATUS_YML,
+        });
+    }
+
+    // Look at every target before writing any: a refusal leaves no half scaffold.
+    if !args.force {
+        let existing: Vec<String> = files
+            .iter()
+            .map(|f| shown(&args.dir, f.path))
+            .filter(|p| p.symlink_metadata().is_ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            return Err(CommandError::usage(format!(
+                "{} already {}; nothing was written (use --force to overwrite)",
+                existing.join(", "),
+                if existing.len() == 1 {
+                    "exists"
+                } else {
+                    "exist"
+                }
+            )));
+        }
+    }
+
+    let mut written = Vec::new();
+    for f in &files {
+        let path = shown(&args.dir, f.path);
+        write_file(&path, f.contents, args.force).map_err(|e| {
+            let mut message = format!("cannot write {}: {e}", path.display());
+            if !written.is_empty() {
+                message.push_str(&format!(" (already written: {})", written.join(", ")));
+            }
+            CommandError::usage(message)
+        })?;
+        written.push(path.display().to_string());
+    }
+
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(summary(&args.dir, &written, args.github).as_bytes());
+    Ok(Exit::Ok)
+}
+
+/// `rel` under `dir`, without a leading `./` when `dir` is the current folder.
+fn shown(dir: &Path, rel: &str) -> PathBuf {
+    let rel: PathBuf = rel.split('/').collect();
+    if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        rel
+    } else {
+        dir.join(rel)
+    }
+}
+
+/// Create `path` (and its folders). Without `overwrite` the file must not exist
+/// when it is opened, so a file that appeared since the check is never clobbered.
+fn write_file(path: &Path, contents: &str, overwrite: bool) -> io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    let mut options = OpenOptions::new();
+    options.write(true);
+    if overwrite {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+/// What was written and what to do next.
+fn summary(dir: &Path, written: &[String], github: bool) -> String {
+    let config = shown(dir, PROBES_PATH).display().to_string();
+    let mut s = String::new();
+    for path in written {
+        s.push_str(&format!("wrote {path}\n"));
+    }
+    s.push_str("\nNext steps:\n");
+    s.push_str(&format!(
+        "  1. Edit {config}: your endpoints, and a [[channel]] for alerts.\n"
+    ));
+    s.push_str(&format!("  2. Validate it:  outpost check -c {config}\n"));
+    s.push_str(&format!("  3. Try it once:  outpost run -c {config}\n"));
+    if github {
+        s.push_str(&format!(
+            "  4. Commit {} and push.\n",
+            written.join(" and ")
+        ));
+        s.push_str(
+            "  5. On GitHub: Settings > Pages > Source: GitHub Actions. Secrets that\n     \
+             probes.toml reads (SLACK_WEBHOOK_URL, ...) go in Settings > Secrets and\n     \
+             variables > Actions, and in the `env:` of the Probe step of status.yml.\n",
+        );
+    } else {
+        s.push_str(
+            "  4. Commit it, and run `outpost run` from cron or CI. `outpost init --github`\n     \
+             scaffolds a GitHub Actions workflow that publishes a status page on GitHub Pages.\n",
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_in_the_current_folder_have_no_dot_prefix() {
+        assert_eq!(
+            shown(Path::new("."), PROBES_PATH),
+            PathBuf::from("probes.toml")
+        );
+        assert_eq!(
+            shown(Path::new("site"), WORKFLOW_PATH),
+            Path::new("site")
+                .join(".github")
+                .join("workflows")
+                .join("status.yml")
+        );
+    }
+
+    #[test]
+    fn the_workflow_pins_this_version() {
+        let pin = format!("OUTPOST_VERSION: \"{}\"", env!("CARGO_PKG_VERSION"));
+        assert!(
+            STATUS_YML.contains(&pin),
+            "src/scaffold/status.yml must pin {pin} (update it with the crate version)"
+        );
+    }
+}

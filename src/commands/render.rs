@@ -1,0 +1,60 @@
+//! `outpost render`: the static status site from the store.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use super::{CommandError, Exit};
+use crate::cli::RenderArgs;
+use crate::config::{self, Config};
+use crate::human_incidents;
+use crate::render;
+use crate::store::Store;
+
+/// Render the site into `args.out`.
+pub fn render(args: &RenderArgs) -> Result<Exit, CommandError> {
+    let cfg = config::load(&args.config.config).map_err(|e| CommandError::usage(e.to_string()))?;
+    let store = Store::open(&args.db).map_err(|e| CommandError::store(e.to_string()))?;
+    let now = args.now.unwrap_or_else(Utc::now);
+    let summary = render_site(&cfg, &store, &args.out, args.templates.as_deref(), now)?;
+    let _ = writeln!(std::io::stdout().lock(), "{summary}");
+    Ok(Exit::Ok)
+}
+
+/// Gather, render and write the site; returns a one-line summary. Shared by
+/// `render` and `run --render`.
+pub fn render_site(
+    cfg: &Config,
+    store: &Store,
+    out: &Path,
+    templates: Option<&Path>,
+    now: DateTime<Utc>,
+) -> Result<String, CommandError> {
+    let started = Instant::now();
+    let ids: Vec<&str> = cfg.probes.iter().map(|p| p.id.0.as_str()).collect();
+    let human = human_incidents::load_dir(&human_incidents::folder_for(&cfg.path), &ids).map_err(
+        |errors| {
+            CommandError::usage(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        },
+    )?;
+    let site = render::gather::gather(cfg, store, &human, now)
+        .map_err(|e| CommandError::store(e.to_string()))?;
+    let files = render::render(&site, templates).map_err(|e| CommandError::usage(e.to_string()))?;
+    render::write(&files, out).map_err(|e| CommandError::store(e.to_string()))?;
+    let bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
+    Ok(format!(
+        "rendered {} files ({} KB) into {} in {} ms",
+        files.len(),
+        bytes / 1024,
+        out.display(),
+        started.elapsed().as_millis()
+    ))
+}

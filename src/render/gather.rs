@@ -1,0 +1,461 @@
+//! Gathering the [`Site`] from the config, the store and `incidents/*.md`:
+//! the only part of rendering that reads the store.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::history;
+use super::site::*;
+use crate::config::{Config, ProbeSpec};
+use crate::human_incidents::{self, HumanIncident, UpdateStatus};
+use crate::model::{ProbeResult, State, millis};
+use crate::store::incidents::Incident;
+use crate::store::{Store, StoreError};
+
+/// Read everything the page shows as of `now`.
+pub fn gather(
+    cfg: &Config,
+    store: &Store,
+    human: &[HumanIncident],
+    now: DateTime<Utc>,
+) -> Result<Site, StoreError> {
+    let states = store.probe_states()?;
+    let auto_incidents = store.incidents()?;
+    let mut groups: Vec<Group> = Vec::new();
+    for (position, spec) in cfg.probes.iter().enumerate() {
+        let view = probe_view(
+            cfg,
+            store,
+            spec,
+            position,
+            states.get(&spec.id.0),
+            &auto_incidents,
+            now,
+        )?;
+        let name = spec.group.clone();
+        match groups.iter_mut().find(|g| g.name == name) {
+            Some(g) => g.probes.push(view),
+            None => groups.push(Group {
+                id: group_id(name.as_deref()),
+                name,
+                probes: vec![view],
+            }),
+        }
+    }
+    let names: BTreeMap<&str, &str> = cfg
+        .probes
+        .iter()
+        .map(|p| (p.id.0.as_str(), p.name.as_str()))
+        .collect();
+    let incidents = incidents(&auto_incidents, human, &names, now);
+    let probes: Vec<&ProbeView> = groups.iter().flat_map(|g| &g.probes).collect();
+    Ok(Site {
+        page: PageInfo {
+            title: cfg.page.title.clone(),
+            description: cfg.page.description.clone(),
+            url: cfg
+                .page
+                .url
+                .as_ref()
+                .map(|u| u.as_str().trim_end_matches('/').to_string()),
+            timezone: cfg.page.timezone.clone(),
+            history_days: cfg.page.history_days,
+        },
+        generated_at: now,
+        overall: overall(&probes),
+        maintenance: maintenance(cfg, now),
+        groups,
+        incidents,
+    })
+}
+
+fn group_id(name: Option<&str>) -> String {
+    match name {
+        Some(n) => {
+            let s: String = n
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            let s = s
+                .split('-')
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join("-");
+            if s.is_empty() {
+                "group".to_string()
+            } else {
+                format!("group-{s}")
+            }
+        }
+        None => "ungrouped".to_string(),
+    }
+}
+
+/// The banner, from the probes' states.
+pub fn overall(probes: &[&ProbeView]) -> Overall {
+    let counted: Vec<State> = probes
+        .iter()
+        .map(|p| p.state)
+        .filter(|s| !matches!(s, State::Unknown))
+        .collect();
+    let down = counted.iter().filter(|s| **s == State::Down).count();
+    let live = counted.iter().filter(|s| **s != State::Maintenance).count();
+    if down > 0 && down == live {
+        Overall::MajorOutage
+    } else if down > 0 {
+        Overall::PartialOutage
+    } else if counted.contains(&State::Degraded) {
+        Overall::Degraded
+    } else if counted.contains(&State::Maintenance) {
+        Overall::Maintenance
+    } else {
+        Overall::Operational
+    }
+}
+
+fn probe_view(
+    cfg: &Config,
+    store: &Store,
+    spec: &ProbeSpec,
+    position: usize,
+    stored: Option<&crate::store::states::ProbeState>,
+    incidents: &[Incident],
+    now: DateTime<Utc>,
+) -> Result<ProbeView, StoreError> {
+    let id = spec.id.0.as_str();
+    let latest = store.results_for(&spec.id, 1)?.into_iter().next();
+    let in_window = cfg.maintenance.iter().any(|m| m.covers(&spec.id, now));
+    let fresh = latest.as_ref().is_some_and(|r| {
+        now - r.started_at <= Duration::from_std(spec.interval * 2).unwrap_or(Duration::MAX)
+    });
+    // A state without a recent result says nothing about now: "no data" is
+    // shown as unknown rather than as the last thing we knew.
+    let state = match (in_window, stored, fresh) {
+        (true, _, _) => State::Maintenance,
+        (false, Some(s), true) => s.state,
+        _ => State::Unknown,
+    };
+    let recent = store.results_between(id, now - Duration::hours(24), now)?;
+    let h = history::probe_history(cfg, store, spec, &recent, incidents, now)?;
+    Ok(ProbeView {
+        id: id.to_string(),
+        name: spec.name.clone(),
+        group: spec.group.clone(),
+        position,
+        kind: spec.kind_name(),
+        target: spec
+            .public_target
+            .then(|| public_target(&spec.target_display)),
+        state,
+        state_since: stored.map(|s| s.since),
+        first_seen: h.first_seen,
+        latest: latest.as_ref().map(latest_result),
+        days: h.days,
+        uptime: h.uptime,
+        p50: h.p50,
+        p95: h.p95,
+        p99: h.p99,
+        slo: spec.slo,
+        slo_budget_left: h.budget_left,
+        recent: history::points(&recent),
+        daily_latency: h.daily_latency,
+        weeks: h.weeks,
+        months: h.months,
+        locations: locations(&recent),
+    })
+}
+
+/// A target as it may be shown: the config's text (so `${NAME}` references,
+/// never their values), without credentials, query or fragment.
+pub fn public_target(display: &str) -> String {
+    let mut t = display.split(['?', '#']).next().unwrap_or("").to_string();
+    if let Some(scheme_end) = t.find("://") {
+        let rest = &t[scheme_end + 3..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            t = format!("{}{}", &t[..scheme_end + 3], &rest[at + 1..]);
+        }
+    }
+    t
+}
+
+pub(super) fn phases(r: &ProbeResult) -> PhasesMs {
+    PhasesMs {
+        dns: r.phases.dns.map(millis),
+        connect: r.phases.connect.map(millis),
+        tls: r.phases.tls.map(millis),
+        ttfb: r.phases.ttfb.map(millis),
+        transfer: r.phases.transfer.map(millis),
+    }
+}
+
+fn latest_result(r: &ProbeResult) -> LatestResult {
+    LatestResult {
+        at: r.started_at,
+        location: r.location.clone(),
+        outcome: r.outcome,
+        cause: r.cause,
+        message: r.message.clone(),
+        status: r.status,
+        latency_ms: millis(r.latency),
+        phases: phases(r),
+        cert_expires_at: r.cert_expires_at,
+    }
+}
+
+fn locations(recent: &[ProbeResult]) -> Vec<LocationLatency> {
+    let mut by: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for r in recent {
+        by.entry(r.location.as_str())
+            .or_default()
+            .push(millis(r.latency));
+    }
+    by.into_iter()
+        .map(|(location, mut v)| {
+            v.sort_by(f64::total_cmp);
+            LocationLatency {
+                location: location.to_string(),
+                p50: exact_percentile(&v, 0.50),
+                p95: exact_percentile(&v, 0.95),
+                results: v.len() as u64,
+            }
+        })
+        .collect()
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn exact_percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+fn maintenance(cfg: &Config, now: DateTime<Utc>) -> Vec<MaintenanceView> {
+    cfg.maintenance
+        .iter()
+        .enumerate()
+        // Recently ended windows stay listed for a week, like Statuspage.
+        .filter(|(_, m)| m.end > now - Duration::days(7))
+        .map(|(i, m)| MaintenanceView {
+            id: format!("maintenance-{}", i + 1),
+            title: m.title.clone(),
+            description: m.description.clone(),
+            probes: if m.probes.is_empty() {
+                cfg.probes.iter().map(|p| p.id.0.clone()).collect()
+            } else {
+                m.probes.iter().map(|p| p.0.clone()).collect()
+            },
+            start: m.start,
+            end: m.end,
+            status: if now < m.start {
+                "scheduled"
+            } else if now < m.end {
+                "in_progress"
+            } else {
+                "completed"
+            },
+        })
+        .collect()
+}
+
+fn incidents(
+    auto: &[Incident],
+    human: &[HumanIncident],
+    names: &BTreeMap<&str, &str>,
+    now: DateTime<Utc>,
+) -> Vec<IncidentView> {
+    let mut views: Vec<IncidentView> = auto.iter().map(|i| auto_view(i, names)).collect();
+    for h in human {
+        let (Some(start), end) = (h.started_at(), h.resolved_at()) else {
+            continue;
+        };
+        // A note about the same probes at the same time joins the automatic
+        // incident: people explain, the machine measures.
+        let attached = views.iter_mut().find(|v| {
+            v.id.starts_with("auto-")
+                && v.probes.iter().any(|p| h.probes.contains(p))
+                && start <= v.resolved_at.unwrap_or(now)
+                && end.unwrap_or(now) >= v.started_at
+        });
+        let updates: Vec<IncidentUpdate> = h
+            .updates
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(n, u)| IncidentUpdate {
+                id: format!("{}-{}", h.id, n + 1),
+                at: u.at,
+                status: update_status(u.status),
+                body: u.body.clone(),
+                body_html: u.body_html.clone(),
+            })
+            .collect();
+        match attached {
+            Some(v) => {
+                v.title = h.title.clone();
+                v.impact = impact(h.impact);
+                v.updates.extend(updates);
+                v.updates.sort_by(|a, b| b.at.cmp(&a.at));
+                if v.resolved_at.is_none() {
+                    v.status = v.updates.first().map(|u| u.status).unwrap_or(v.status);
+                }
+            }
+            None => views.push(IncidentView {
+                id: h.id.clone(),
+                title: h.title.clone(),
+                status: updates
+                    .first()
+                    .map(|u| u.status)
+                    .unwrap_or(IncidentStatus::Investigating),
+                impact: impact(h.impact),
+                probes: h.probes.clone(),
+                started_at: start,
+                resolved_at: end,
+                worst_state: None,
+                cause: None,
+                message: None,
+                updates,
+            }),
+        }
+    }
+    views.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    views
+}
+
+fn update_status(s: UpdateStatus) -> IncidentStatus {
+    match s {
+        UpdateStatus::Investigating => IncidentStatus::Investigating,
+        UpdateStatus::Identified => IncidentStatus::Identified,
+        UpdateStatus::Monitoring => IncidentStatus::Monitoring,
+        UpdateStatus::Resolved => IncidentStatus::Resolved,
+    }
+}
+
+fn impact(i: human_incidents::Impact) -> Impact {
+    match i {
+        human_incidents::Impact::None => Impact::None,
+        human_incidents::Impact::Minor => Impact::Minor,
+        human_incidents::Impact::Major => Impact::Major,
+        human_incidents::Impact::Critical => Impact::Critical,
+    }
+}
+
+fn auto_view(i: &Incident, names: &BTreeMap<&str, &str>) -> IncidentView {
+    let name = names
+        .get(i.probe.as_str())
+        .copied()
+        .unwrap_or(i.probe.as_str());
+    let word = if i.worst_state == State::Down {
+        "down"
+    } else {
+        "degraded"
+    };
+    let detail = match (&i.cause, &i.message) {
+        (Some(c), Some(m)) => format!("{name} is {word}: {c}: {m}"),
+        (Some(c), None) => format!("{name} is {word}: {c}"),
+        _ => format!("{name} is {word}."),
+    };
+    let mut updates = vec![IncidentUpdate {
+        id: format!("auto-{}-1", i.id),
+        at: i.started_at,
+        status: IncidentStatus::Investigating,
+        body_html: html_escape(&detail),
+        body: detail,
+    }];
+    if let Some(end) = i.resolved_at {
+        let text = format!(
+            "{name} recovered after {} ({} failed results).",
+            crate::alert::message::human_duration(end - i.started_at),
+            i.failed_results
+        );
+        updates.insert(
+            0,
+            IncidentUpdate {
+                id: format!("auto-{}-2", i.id),
+                at: end,
+                status: IncidentStatus::Resolved,
+                body_html: html_escape(&text),
+                body: text,
+            },
+        );
+    }
+    IncidentView {
+        id: format!("auto-{}", i.id),
+        title: format!(
+            "{name} {}",
+            if i.worst_state == State::Down {
+                "outage"
+            } else {
+                "degraded performance"
+            }
+        ),
+        status: if i.resolved_at.is_some() {
+            IncidentStatus::Resolved
+        } else {
+            IncidentStatus::Investigating
+        },
+        impact: if i.worst_state == State::Down {
+            Impact::Major
+        } else {
+            Impact::Minor
+        },
+        probes: vec![i.probe.clone()],
+        started_at: i.started_at,
+        resolved_at: i.resolved_at,
+        worst_state: Some(i.worst_state),
+        cause: i.cause,
+        message: i.message.clone(),
+        updates,
+    }
+}
+
+/// Escape text for HTML (for `body_html` of automatic updates).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_lose_credentials_and_queries() {
+        assert_eq!(
+            public_target("https://user:${PASS}@api.example.test/health?key=${KEY}#x"),
+            "https://api.example.test/health"
+        );
+        assert_eq!(
+            public_target("db.example.test:5432"),
+            "db.example.test:5432"
+        );
+    }
+
+    #[test]
+    fn percentiles() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(exact_percentile(&v, 0.5), Some(5.0));
+        assert_eq!(exact_percentile(&v, 0.95), Some(10.0));
+        assert_eq!(exact_percentile(&[], 0.5), None);
+    }
+}

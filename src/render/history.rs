@@ -1,0 +1,238 @@
+//! A probe's history for the page, from daily rollups (kept forever) and the
+//! raw results of the last 24 hours.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+
+use super::gather::{exact_percentile, phases as result_phases};
+use super::site::*;
+use crate::config::{Config, ProbeSpec};
+use crate::model::{Outcome, ProbeResult, State, millis};
+use crate::rollup::{DayRollup, Summary, budget_left, summarize};
+use crate::store::incidents::Incident;
+use crate::store::{Store, StoreError};
+
+/// What [`probe_history`] computes.
+pub struct History {
+    pub first_seen: Option<DateTime<Utc>>,
+    pub days: Vec<DayView>,
+    pub uptime: Windows<f64>,
+    pub p50: Windows<f64>,
+    pub p95: Windows<f64>,
+    pub p99: Windows<f64>,
+    pub budget_left: Option<f64>,
+    pub daily_latency: Vec<DayLatency>,
+    pub weeks: Vec<PeriodUptime>,
+    pub months: Vec<PeriodUptime>,
+}
+
+/// Days of rollups read per probe: the bars, 90-day windows and a year of
+/// months, whichever reaches furthest back.
+const MONTHS: u32 = 12;
+const WEEKS: i64 = 12;
+
+/// Compute the history of `spec` as of `now`; `recent` is its last 24 h of
+/// raw results.
+pub fn probe_history(
+    cfg: &Config,
+    store: &Store,
+    spec: &ProbeSpec,
+    recent: &[ProbeResult],
+    incidents: &[Incident],
+    now: DateTime<Utc>,
+) -> Result<History, StoreError> {
+    let today = now.date_naive();
+    let reach = i64::from(cfg.page.history_days).max(366);
+    let first_day = today - Duration::days(reach - 1);
+    let rollups = store.rollups(&spec.id.0, first_day, today)?;
+    let window = |days: i64| summarize(&rollups, today - Duration::days(days - 1), today);
+    let (d7, d30, d90) = (window(7), window(30), window(90));
+
+    let h24 = day_summary_from_raw(cfg, spec, recent);
+    let uptime = Windows {
+        h24: h24.uptime,
+        d7: d7.uptime(),
+        d30: d30.uptime(),
+        d90: d90.uptime(),
+    };
+    let pct = |q: f64| Windows {
+        h24: h24.percentile(q),
+        d7: d7.percentile(q),
+        d30: d30.percentile(q),
+        d90: d90.percentile(q),
+    };
+
+    let own: Vec<&Incident> = incidents.iter().filter(|i| i.probe == spec.id.0).collect();
+    let days = (0..i64::from(cfg.page.history_days))
+        .rev()
+        .map(|back| day_view(cfg, spec, &rollups, &own, today - Duration::days(back), now))
+        .collect();
+
+    let daily_latency = (0..30)
+        .rev()
+        .map(|back| {
+            let day = today - Duration::days(back);
+            let s = summarize(&rollups, day, day);
+            let m = s.phases.means();
+            DayLatency {
+                date: day,
+                p50: s.percentile(0.50),
+                p95: s.percentile(0.95),
+                phases: PhasesMs {
+                    dns: m[0],
+                    connect: m[1],
+                    tls: m[2],
+                    ttfb: m[3],
+                    transfer: m[4],
+                },
+            }
+        })
+        .collect();
+
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let weeks = (0..WEEKS)
+        .rev()
+        .map(|back| {
+            let start = monday - Duration::weeks(back);
+            let iso = start.iso_week();
+            PeriodUptime {
+                label: format!("{}-W{:02}", iso.year(), iso.week()),
+                uptime: summarize(&rollups, start, start + Duration::days(6)).uptime(),
+            }
+        })
+        .collect();
+    let months = (0..MONTHS)
+        .rev()
+        .filter_map(|back| {
+            let start = month_start(today, back)?;
+            let end = match back.checked_sub(1) {
+                Some(next) => month_start(today, next)? - Duration::days(1),
+                None => today,
+            };
+            Some(PeriodUptime {
+                label: start.format("%Y-%m").to_string(),
+                uptime: summarize(&rollups, start, end).uptime(),
+            })
+        })
+        .collect();
+
+    Ok(History {
+        first_seen: rollups
+            .first()
+            .and_then(|r| r.day.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+            .or_else(|| recent.first().map(|r| r.started_at)),
+        days,
+        budget_left: d30.uptime().map(|u| budget_left(spec.slo, u)),
+        uptime,
+        p50: pct(0.50),
+        p95: pct(0.95),
+        p99: pct(0.99),
+        daily_latency,
+        weeks,
+        months,
+    })
+}
+
+/// The first day of the month `back` months before `today`'s.
+fn month_start(today: NaiveDate, back: u32) -> Option<NaiveDate> {
+    let total = today.year() * 12 + today.month0() as i32 - back as i32;
+    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
+}
+
+/// Uptime and exact percentiles of raw results.
+struct RawSummary {
+    uptime: Option<f64>,
+    sorted: Vec<f64>,
+}
+
+impl RawSummary {
+    fn percentile(&self, q: f64) -> Option<f64> {
+        exact_percentile(&self.sorted, q)
+    }
+}
+
+fn day_summary_from_raw(cfg: &Config, spec: &ProbeSpec, recent: &[ProbeResult]) -> RawSummary {
+    let counted: Vec<&ProbeResult> = recent
+        .iter()
+        .filter(|r| {
+            !cfg.maintenance
+                .iter()
+                .any(|m| m.covers(&spec.id, r.started_at))
+        })
+        .collect();
+    let up = counted
+        .iter()
+        .filter(|r| r.outcome != Outcome::Down)
+        .count();
+    let mut sorted: Vec<f64> = recent.iter().map(|r| millis(r.latency)).collect();
+    sorted.sort_by(f64::total_cmp);
+    RawSummary {
+        uptime: (!counted.is_empty()).then(|| 100.0 * up as f64 / counted.len() as f64),
+        sorted,
+    }
+}
+
+fn day_view(
+    cfg: &Config,
+    spec: &ProbeSpec,
+    rollups: &[DayRollup],
+    incidents: &[&Incident],
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> DayView {
+    let s: Summary = summarize(rollups, day, day);
+    let start = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+    let end = (start + Duration::days(1)).min(now);
+    let mut partial = 0i64;
+    let mut major = 0i64;
+    let mut ids = Vec::new();
+    for i in incidents {
+        let from = i.started_at.max(start);
+        let to = i.resolved_at.unwrap_or(now).min(end);
+        if to <= from {
+            continue;
+        }
+        let minutes = (to - from).num_minutes();
+        if i.worst_state == State::Down {
+            major += minutes;
+        } else {
+            partial += minutes;
+        }
+        ids.push(format!("auto-{}", i.id));
+    }
+    let in_maintenance = cfg.maintenance.iter().any(|m| {
+        (m.probes.is_empty() || m.probes.contains(&spec.id)) && m.start < end && m.end > start
+    });
+    let worst = if s.counts.runs == 0 {
+        None
+    } else if major > 0 {
+        Some(State::Down)
+    } else if partial > 0 {
+        Some(State::Degraded)
+    } else if in_maintenance && s.counts.maintenance > 0 {
+        Some(State::Maintenance)
+    } else {
+        Some(State::Operational)
+    };
+    DayView {
+        date: day,
+        worst,
+        uptime: s.uptime(),
+        partial_minutes: u32::try_from(partial).unwrap_or(u32::MAX),
+        major_minutes: u32::try_from(major).unwrap_or(u32::MAX),
+        incidents: ids,
+    }
+}
+
+/// Points for the 24 h chart.
+pub fn points(recent: &[ProbeResult]) -> Vec<Point> {
+    recent
+        .iter()
+        .map(|r| Point {
+            at: r.started_at,
+            outcome: r.outcome,
+            latency_ms: millis(r.latency),
+            phases: result_phases(r),
+        })
+        .collect()
+}

@@ -1,0 +1,185 @@
+//! The day bars: one slot per day, with quiet stretches merged.
+//!
+//! A page of 100 probes × 90 days is 9,000 bars. Giving each its own
+//! focusable element and label costs well over the 200 KB budget and makes a
+//! keyboard user tab 9,000 times. So consecutive days that say the same thing
+//! (fully up with no incident, or no data at all) become one element that still
+//! draws one bar per day (CSS repeats the bar `--n` times) and carries one
+//! label for its span of dates; every eventful day keeps its own element.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::format;
+use crate::model::State;
+use crate::render::site::DayView;
+
+/// How many of the most recent days a phone shows.
+pub const PHONE_DAYS: usize = 30;
+
+/// One focusable element of a bar row: one day, or a run of quiet days.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bar {
+    /// Class: `ok`, `warn`, `down`, `maint`, `unknown`, `none` (no data).
+    pub c: &'static str,
+    /// Days this element stands for (1 for an eventful day).
+    pub n: usize,
+    /// True when every day of it lies before the phone's window.
+    pub old: bool,
+    /// True when it starts in the right half (its tooltip opens leftwards).
+    pub right: bool,
+    /// What hover, focus and screen readers get: dates, state, uptime,
+    /// minutes of outage, incidents. Raw text, escaped by the template.
+    pub label: String,
+}
+
+/// Merge `days` (oldest first) into bars; `titles` maps incident ids to titles.
+pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>) -> Vec<Bar> {
+    let total = days.len();
+    let phone_start = total.saturating_sub(PHONE_DAYS);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < total {
+        let kind = quiet_kind(&days[i]);
+        let mut j = i + 1;
+        if kind.is_some() {
+            // Never run across the phone window's start, so a phone can hide
+            // whole elements.
+            while j < total && j != phone_start && quiet_kind(&days[j]) == kind {
+                j += 1;
+            }
+        }
+        let run = &days[i..j];
+        let label = match kind {
+            Some(Quiet::Up) => format!("{}\nOperational · 100% uptime\nNo incidents", span(run)),
+            Some(Quiet::NoData) => format!("{}\nNo data", span(run)),
+            None => eventful_label(&days[i], titles),
+        };
+        out.push(Bar {
+            c: class(days[i].worst),
+            n: j - i,
+            old: j <= phone_start,
+            right: i * 2 >= total,
+            label,
+        });
+        i = j;
+    }
+    out
+}
+
+/// Days that may merge with their neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quiet {
+    Up,
+    NoData,
+}
+
+fn quiet_kind(d: &DayView) -> Option<Quiet> {
+    let calm = d.partial_minutes == 0 && d.major_minutes == 0 && d.incidents.is_empty();
+    match d.worst {
+        None if calm && d.uptime.is_none() => Some(Quiet::NoData),
+        Some(State::Operational) if calm && d.uptime == Some(100.0) => Some(Quiet::Up),
+        _ => None,
+    }
+}
+
+fn span(run: &[DayView]) -> String {
+    match (run.first(), run.last()) {
+        (Some(a), Some(b)) if run.len() > 1 => {
+            format!("{} ({} days)", format::day_range(a.date, b.date), run.len())
+        }
+        (Some(a), _) => format::day(a.date),
+        _ => String::new(),
+    }
+}
+
+fn eventful_label(d: &DayView, titles: &HashMap<&str, &str>) -> String {
+    let state = match d.worst {
+        Some(s) => format::state_word(s),
+        None => format::NO_DATA,
+    };
+    let mut label = format::day(d.date);
+    label.push('\n');
+    label.push_str(state);
+    if d.uptime.is_some() {
+        label.push_str(" · ");
+        label.push_str(&format::uptime(d.uptime));
+        label.push_str(" uptime");
+    }
+    if d.partial_minutes > 0 || d.major_minutes > 0 {
+        label.push_str(&format!(
+            "\nPartial outage {} · Major outage {}",
+            format::minutes(d.partial_minutes),
+            format::minutes(d.major_minutes)
+        ));
+    }
+    if d.incidents.is_empty() {
+        label.push_str("\nNo incidents");
+    } else {
+        for id in &d.incidents {
+            label.push_str("\nIncident: ");
+            label.push_str(titles.get(id.as_str()).copied().unwrap_or(id));
+        }
+    }
+    label
+}
+
+/// The class of a day's worst state.
+fn class(worst: Option<State>) -> &'static str {
+    match worst {
+        None => "none",
+        Some(s) => format::state_key(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    fn day(n: u32, worst: Option<State>, uptime: Option<f64>) -> DayView {
+        DayView {
+            date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(n.into()),
+            worst,
+            uptime,
+            partial_minutes: 0,
+            major_minutes: 0,
+            incidents: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn quiet_days_merge_and_eventful_days_stay_alone() {
+        let mut days: Vec<DayView> = (0..90)
+            .map(|n| day(n, Some(State::Operational), Some(100.0)))
+            .collect();
+        for d in &mut days[..10] {
+            d.worst = None;
+            d.uptime = None;
+        }
+        days[40].worst = Some(State::Down);
+        days[40].uptime = Some(97.5);
+        days[40].major_minutes = 36;
+        days[40].incidents = vec!["auto-1".into()];
+        let titles = HashMap::from([("auto-1", "API errors")]);
+        let bars = bars(&days, &titles);
+        assert_eq!(bars.iter().map(|b| b.n).sum::<usize>(), 90);
+        let kinds: Vec<_> = bars.iter().map(|b| (b.c, b.n)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("none", 10),
+                ("ok", 30),
+                ("down", 1),
+                ("ok", 19),
+                ("ok", 30)
+            ]
+        );
+        assert!(bars[2].label.contains("Major outage 36 min"));
+        assert!(bars[2].label.contains("Incident: API errors"));
+        assert!(bars[0].label.contains("No data"));
+        assert!(bars[3].old && !bars[4].old);
+    }
+}

@@ -1,0 +1,309 @@
+//! Numbers, durations and dates as the pages print them.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::model::{Cause, Outcome, State};
+use crate::render::site::{Impact, IncidentStatus, Overall};
+
+/// What the pages print where there is no value.
+pub const NO_DATA: &str = "No data";
+
+/// Uptime in percent: "100%", "99.95%", "99.999%" (never rounded up to 100).
+pub fn uptime(pct: Option<f64>) -> String {
+    let Some(pct) = pct.filter(|p| p.is_finite()) else {
+        return NO_DATA.to_string();
+    };
+    if pct >= 100.0 {
+        return "100%".to_string();
+    }
+    if pct <= 0.0 {
+        return "0%".to_string();
+    }
+    // Floor, so 99.9996 reads 99.999% and not a dishonest 100.00%.
+    let two = (pct * 100.0).floor() / 100.0;
+    if two < 99.99 {
+        format!("{two:.2}%")
+    } else {
+        format!("{:.3}%", (pct * 1000.0).floor() / 1000.0)
+    }
+}
+
+/// Latency: "0.4 ms", "12 ms", "123 ms", "1.2 s", "14 s".
+pub fn latency(ms: Option<f64>) -> String {
+    let Some(ms) = ms.filter(|m| m.is_finite() && *m >= 0.0) else {
+        return NO_DATA.to_string();
+    };
+    if ms < 10.0 {
+        let s = format!("{ms:.1}");
+        format!("{} ms", s.strip_suffix(".0").unwrap_or(&s))
+    } else if ms < 999.5 {
+        format!("{ms:.0} ms")
+    } else if ms < 9_950.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{:.0} s", ms / 1000.0)
+    }
+}
+
+/// A duration in its two largest units: "45s", "12m", "2h 5m", "3d 4h".
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, mins, secs) = (s / 86_400, s / 3_600 % 24, s / 60 % 60, s % 60);
+    match (days, hours, mins) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+/// Minutes as a duration: "0 min", "14 min", "2h 5m".
+pub fn minutes(m: u32) -> String {
+    if m < 60 {
+        format!("{m} min")
+    } else {
+        duration(Duration::from_secs(u64::from(m) * 60))
+    }
+}
+
+/// The error budget left: "87% left", "spent", "overspent by 40%".
+pub fn budget(left: Option<f64>) -> String {
+    match left.filter(|l| l.is_finite()) {
+        None => NO_DATA.to_string(),
+        Some(l) if l > 0.0 => format!("{:.0}% left", (l * 100.0).floor().min(100.0)),
+        Some(l) if l == 0.0 => "spent".to_string(),
+        Some(l) => format!("overspent by {:.0}%", (-l * 100.0).ceil()),
+    }
+}
+
+/// The SLO objective: "99.9%".
+pub fn percent(p: f64) -> String {
+    let s = format!("{p:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
+}
+
+/// An instant for people: "25 Nov 2026, 14:03 UTC".
+pub fn datetime(t: DateTime<Utc>) -> String {
+    t.format("%-d %b %Y, %H:%M UTC").to_string()
+}
+
+/// An instant for `<time datetime>`: "2026-11-25T14:03:00Z".
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A day for people: "Tue 25 Nov 2026".
+pub fn day(d: NaiveDate) -> String {
+    d.format("%a %-d %b %Y").to_string()
+}
+
+/// A short day: "25 Nov".
+pub fn day_short(d: NaiveDate) -> String {
+    d.format("%-d %b").to_string()
+}
+
+/// A span of days: "3 Aug – 9 Sep 2026", "28 Dec 2025 – 3 Jan 2026".
+pub fn day_range(from: NaiveDate, to: NaiveDate) -> String {
+    if from == to {
+        day(from)
+    } else if from.format("%Y").to_string() == to.format("%Y").to_string() {
+        format!("{} – {}", day_short(from), to.format("%-d %b %Y"))
+    } else {
+        format!("{} – {}", from.format("%-d %b %Y"), to.format("%-d %b %Y"))
+    }
+}
+
+/// The word for a state, as Statuspage writes component statuses.
+pub fn state_word(s: State) -> &'static str {
+    match s {
+        State::Operational => "Operational",
+        State::Degraded => "Degraded",
+        State::Down => "Down",
+        State::Maintenance => "Maintenance",
+        State::Unknown => "Unknown",
+    }
+}
+
+/// The CSS class and icon name of a state (`ok`, `warn`, `down`, `maint`, `unknown`).
+pub fn state_key(s: State) -> &'static str {
+    match s {
+        State::Operational => "ok",
+        State::Degraded => "warn",
+        State::Down => "down",
+        State::Maintenance => "maint",
+        State::Unknown => "unknown",
+    }
+}
+
+/// The banner's words (Statuspage's indicator descriptions).
+pub fn overall_word(o: Overall) -> &'static str {
+    match o {
+        Overall::Operational => "All Systems Operational",
+        Overall::Degraded => "Degraded Performance",
+        Overall::PartialOutage => "Partial Outage",
+        Overall::MajorOutage => "Major Outage",
+        Overall::Maintenance => "Under Maintenance",
+    }
+}
+
+/// The banner's class and icon name.
+pub fn overall_key(o: Overall) -> &'static str {
+    match o {
+        Overall::Operational => "ok",
+        Overall::Degraded => "warn",
+        Overall::PartialOutage | Overall::MajorOutage => "down",
+        Overall::Maintenance => "maint",
+    }
+}
+
+/// An outcome for people.
+pub fn outcome_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Up => "Up",
+        Outcome::Degraded => "Degraded",
+        Outcome::Down => "Down",
+    }
+}
+
+/// An outcome's class and icon name.
+pub fn outcome_key(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Up => "ok",
+        Outcome::Degraded => "warn",
+        Outcome::Down => "down",
+    }
+}
+
+/// A failure cause for people.
+pub fn cause_word(c: Cause) -> &'static str {
+    match c {
+        Cause::Dns => "DNS resolution",
+        Cause::Connect => "Connection",
+        Cause::Tls => "TLS",
+        Cause::Timeout => "Timeout",
+        Cause::Status => "HTTP status",
+        Cause::Assertion => "Assertion",
+        Cause::Body => "Response body",
+        Cause::Protocol => "Protocol",
+    }
+}
+
+/// An incident status for people.
+pub fn incident_status_word(s: IncidentStatus) -> &'static str {
+    match s {
+        IncidentStatus::Investigating => "Investigating",
+        IncidentStatus::Identified => "Identified",
+        IncidentStatus::Monitoring => "Monitoring",
+        IncidentStatus::Resolved => "Resolved",
+        IncidentStatus::Postmortem => "Postmortem",
+    }
+}
+
+/// An impact for people, and its class and icon name.
+pub fn impact(i: Impact) -> (&'static str, &'static str) {
+    match i {
+        Impact::None => ("No impact", "unknown"),
+        Impact::Minor => ("Minor", "warn"),
+        Impact::Major => ("Major", "down"),
+        Impact::Critical => ("Critical", "down"),
+    }
+}
+
+/// A string safe as an HTML id, a URL fragment and a file name: ASCII letters,
+/// digits, `-` and `_`; anything else becomes `-`.
+pub fn slug(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if out.is_empty() { "-".to_string() } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_never_rounds_up_to_100() {
+        assert_eq!(uptime(Some(100.0)), "100%");
+        assert_eq!(uptime(Some(99.9996)), "99.999%");
+        assert_eq!(uptime(Some(99.95)), "99.95%");
+        assert_eq!(uptime(Some(99.958)), "99.95%");
+        assert_eq!(uptime(Some(97.0)), "97.00%");
+        assert_eq!(uptime(Some(0.0)), "0%");
+        assert_eq!(uptime(None), "No data");
+        assert_eq!(uptime(Some(f64::NAN)), "No data");
+    }
+
+    #[test]
+    fn latency_units() {
+        assert_eq!(latency(Some(0.42)), "0.4 ms");
+        assert_eq!(latency(Some(4.0)), "4 ms");
+        assert_eq!(latency(Some(123.4)), "123 ms");
+        assert_eq!(latency(Some(999.7)), "1.0 s");
+        assert_eq!(latency(Some(1234.0)), "1.2 s");
+        assert_eq!(latency(Some(14_200.0)), "14 s");
+        assert_eq!(latency(None), "No data");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(Duration::from_secs(45)), "45s");
+        assert_eq!(duration(Duration::from_secs(12 * 60 + 3)), "12m");
+        assert_eq!(duration(Duration::from_secs(2 * 3600 + 5 * 60)), "2h 5m");
+        assert_eq!(duration(Duration::from_secs(7200)), "2h");
+        assert_eq!(
+            duration(Duration::from_secs(3 * 86_400 + 4 * 3600)),
+            "3d 4h"
+        );
+        assert_eq!(minutes(14), "14 min");
+        assert_eq!(minutes(125), "2h 5m");
+    }
+
+    #[test]
+    fn budgets_and_percents() {
+        assert_eq!(budget(Some(0.873)), "87% left");
+        assert_eq!(budget(Some(0.0)), "spent");
+        assert_eq!(budget(Some(-0.4)), "overspent by 40%");
+        assert_eq!(budget(None), "No data");
+        assert_eq!(percent(99.9), "99.9%");
+        assert_eq!(percent(99.95), "99.95%");
+        assert_eq!(percent(99.0), "99%");
+    }
+
+    #[test]
+    fn slugs_are_safe_file_names() {
+        assert_eq!(slug("api-gw_2"), "api-gw_2");
+        assert_eq!(slug("../etc/passwd"), "---etc-passwd");
+        assert_eq!(slug("<x>"), "-x-");
+        assert_eq!(slug(""), "-");
+    }
+
+    #[test]
+    fn day_ranges() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            day_range(d(2026, 8, 3), d(2026, 9, 9)),
+            "3 Aug – 9 Sep 2026"
+        );
+        assert_eq!(
+            day_range(d(2025, 12, 28), d(2026, 1, 3)),
+            "28 Dec 2025 – 3 Jan 2026"
+        );
+        assert_eq!(
+            day_range(d(2026, 11, 25), d(2026, 11, 25)),
+            "Wed 25 Nov 2026"
+        );
+    }
+}

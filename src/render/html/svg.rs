@@ -1,0 +1,606 @@
+//! Latency charts as geometry for the templates to draw in inline SVG.
+//!
+//! The plot is a 600 × 200 viewBox stretched to the width of the page
+//! (`preserveAspectRatio="none"`, strokes that do not scale); axis labels are
+//! HTML placed by percentage beside it, so they stay readable on a phone
+//! where SVG text would shrink with the drawing. Everything here is numbers
+//! and fixed words: the templates never need to mark any of it safe.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Duration, Timelike, Utc};
+use serde::Serialize;
+
+use super::format;
+use crate::model::Outcome;
+use crate::render::site::{DayLatency, PhasesMs, Point};
+
+const W: f64 = 600.0;
+const H: f64 = 200.0;
+/// 15-minute buckets over 24 hours.
+const BUCKETS: usize = 96;
+
+/// The phases, bottom to top, with their legend words.
+const PHASES: [(&str, &str); 5] = [
+    ("dns", "DNS"),
+    ("connect", "Connect"),
+    ("tls", "TLS"),
+    ("ttfb", "Time to first byte"),
+    ("transfer", "Transfer"),
+];
+
+/// One chart, ready to draw.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chart {
+    /// For `<title>`.
+    pub title: String,
+    /// For `<desc>`: what it shows and the headline numbers.
+    pub desc: String,
+    pub empty: bool,
+    /// Filled areas or bars: a class (`ph-dns`…) and a path.
+    pub areas: Vec<Shape>,
+    /// Lines drawn over the areas (`line-total`, `line-p50`, `line-p95`).
+    pub lines: Vec<Shape>,
+    /// Failure marks along the bottom (`mark-down`, `mark-warn`): a path of rectangles.
+    pub marks: Vec<Shape>,
+    /// Horizontal grid lines (y in the viewBox).
+    pub grid: Vec<String>,
+    /// Y labels, `pos` in percent from the bottom.
+    pub yticks: Vec<Tick>,
+    /// X labels, `pos` in percent from the left.
+    pub xticks: Vec<Tick>,
+    /// Legend entries: class and words.
+    pub legend: Vec<Legend>,
+    /// The numbers behind the chart.
+    pub table: Table,
+}
+
+/// A path with its class.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shape {
+    pub class: &'static str,
+    pub d: String,
+}
+
+/// An axis label.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tick {
+    pub pos: String,
+    pub label: String,
+}
+
+/// A legend entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Legend {
+    pub class: &'static str,
+    pub label: &'static str,
+}
+
+/// A plain table: header cells and rows of cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    pub head: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The 24-hour chart: phases stacked per 15 minutes, mean total latency on
+/// top, failed and degraded results marked along the bottom.
+pub fn last_24h(points: &[Point], now: DateTime<Utc>) -> Chart {
+    let start = now - Duration::hours(24);
+    let span = (now - start).num_milliseconds() as f64;
+    let mut buckets: Vec<Bucket> = vec![Bucket::default(); BUCKETS];
+    for p in points {
+        let off = (p.at - start).num_milliseconds() as f64;
+        if !(0.0..=span).contains(&off) {
+            continue;
+        }
+        let i = ((off / span * BUCKETS as f64) as usize).min(BUCKETS - 1);
+        buckets[i].add(p);
+    }
+    let stacks: Vec<Option<[f64; 5]>> = buckets.iter().map(Bucket::phase_means).collect();
+    let totals: Vec<Option<f64>> = buckets.iter().map(Bucket::mean_latency).collect();
+    let max = stacks
+        .iter()
+        .flatten()
+        .map(|s| s.iter().sum::<f64>())
+        .chain(totals.iter().flatten().copied())
+        .fold(0.0, f64::max);
+    let (top, yticks) = y_axis(max);
+    let y = |v: f64| H - v / top * H;
+    let bw = W / BUCKETS as f64;
+
+    let areas = stacked_steps(&stacks, bw, &y);
+    let mut line = String::new();
+    step_path(&mut line, &totals, bw, &y);
+    let lines = vec![Shape {
+        class: "line-total",
+        d: line,
+    }];
+
+    let mut down = String::new();
+    let mut warn = String::new();
+    for (i, b) in buckets.iter().enumerate() {
+        let target = if b.down > 0 {
+            &mut down
+        } else if b.degraded > 0 {
+            &mut warn
+        } else {
+            continue;
+        };
+        let _ = write!(
+            target,
+            "M{} {}h{}v6h-{}z",
+            n(i as f64 * bw),
+            n(H - 6.0),
+            n(bw),
+            n(bw)
+        );
+    }
+    let marks = [("mark-down", down), ("mark-warn", warn)]
+        .into_iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(class, d)| Shape { class, d })
+        .collect();
+
+    // A label every 6 hours, on the hour.
+    let mut xticks = Vec::new();
+    let first = (start + Duration::hours(1))
+        .with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(start);
+    let mut t = first;
+    while t <= now {
+        if t.hour() % 6 == 0 {
+            let pos = (t - start).num_milliseconds() as f64 / span * 100.0;
+            xticks.push(Tick {
+                pos: n(pos),
+                label: t.format("%H:%M").to_string(),
+            });
+        }
+        t += Duration::hours(1);
+    }
+
+    let results = points
+        .iter()
+        .filter(|p| p.at >= start && p.at <= now)
+        .count();
+    let failed = points
+        .iter()
+        .filter(|p| p.at >= start && p.at <= now && p.outcome == Outcome::Down)
+        .count();
+    let mean = mean(
+        points
+            .iter()
+            .filter(|p| p.at >= start)
+            .map(|p| p.latency_ms),
+    );
+    let desc = if results == 0 {
+        "No results in the last 24 hours.".to_string()
+    } else {
+        format!(
+            "{results} results from {} to {}; mean latency {}, highest 15-minute mean {}; {failed} failed.",
+            format::datetime(start),
+            format::datetime(now),
+            format::latency(mean),
+            format::latency(totals.iter().flatten().copied().reduce(f64::max)),
+        )
+    };
+
+    Chart {
+        title: "Latency over the last 24 hours, by phase".to_string(),
+        desc,
+        empty: results == 0,
+        areas,
+        lines,
+        marks,
+        grid: grid(&yticks, top),
+        yticks: yticks
+            .iter()
+            .map(|&v| Tick {
+                pos: n(v / top * 100.0),
+                label: format::latency(Some(v)),
+            })
+            .collect(),
+        xticks,
+        legend: legend(&["line-total"], true),
+        table: hourly_table(points, start, now),
+    }
+}
+
+/// The 30-day chart: mean phases stacked per day, p50 and p95 lines.
+pub fn last_30d(days: &[DayLatency]) -> Chart {
+    let stacks: Vec<Option<[f64; 5]>> = days.iter().map(|d| phase_array(&d.phases)).collect();
+    let p50: Vec<Option<f64>> = days.iter().map(|d| d.p50).collect();
+    let p95: Vec<Option<f64>> = days.iter().map(|d| d.p95).collect();
+    let max = stacks
+        .iter()
+        .flatten()
+        .map(|s| s.iter().sum::<f64>())
+        .chain(p95.iter().flatten().copied())
+        .chain(p50.iter().flatten().copied())
+        .fold(0.0, f64::max);
+    let (top, yticks) = y_axis(max);
+    let y = |v: f64| H - v / top * H;
+    let slot = W / days.len().max(1) as f64;
+
+    // Bars 70% of a day's slot, centred.
+    let mut areas: Vec<Shape> = PHASES
+        .iter()
+        .map(|(k, _)| Shape {
+            class: phase_class(k),
+            d: String::new(),
+        })
+        .collect();
+    for (i, stack) in stacks.iter().enumerate() {
+        let Some(stack) = stack else { continue };
+        let x = i as f64 * slot + slot * 0.15;
+        let mut base = 0.0;
+        for (k, v) in stack.iter().enumerate() {
+            if *v <= 0.0 {
+                continue;
+            }
+            let (y0, y1) = (y(base), y(base + v));
+            let _ = write!(
+                areas[k].d,
+                "M{} {}h{}V{}h-{}z",
+                n(x),
+                n(y0),
+                n(slot * 0.7),
+                n(y1),
+                n(slot * 0.7)
+            );
+            base += v;
+        }
+    }
+    areas.retain(|a| !a.d.is_empty());
+
+    let centre = |i: usize| i as f64 * slot + slot / 2.0;
+    let lines = [("line-p50", &p50), ("line-p95", &p95)]
+        .into_iter()
+        .map(|(class, vals)| {
+            let mut d = String::new();
+            let mut pen = false;
+            for (i, v) in vals.iter().enumerate() {
+                match v {
+                    Some(v) => {
+                        let _ = write!(
+                            d,
+                            "{}{} {}",
+                            if pen { "L" } else { "M" },
+                            n(centre(i)),
+                            n(y(*v))
+                        );
+                        pen = true;
+                    }
+                    None => pen = false,
+                }
+            }
+            Shape { class, d }
+        })
+        .collect();
+
+    // A label about every week, the last day always.
+    let xticks = days
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (days.len() - 1 - i) % 7 == 0)
+        .map(|(i, d)| Tick {
+            pos: n(centre(i) / W * 100.0),
+            label: format::day_short(d.date),
+        })
+        .collect();
+
+    let with_data = days.iter().filter(|d| d.p50.is_some()).count();
+    let desc = match (days.first(), days.last()) {
+        (Some(a), Some(b)) if with_data > 0 => format!(
+            "Daily latency from {} to {}: median p50 {}, highest p95 {} on {} days with data.",
+            format::day(a.date),
+            format::day(b.date),
+            format::latency(median(p50.iter().flatten().copied())),
+            format::latency(p95.iter().flatten().copied().reduce(f64::max)),
+            with_data
+        ),
+        _ => "No latency data in the last 30 days.".to_string(),
+    };
+
+    let mut head = vec!["Date".to_string(), "p50".to_string(), "p95".to_string()];
+    head.extend(PHASES.iter().map(|(_, w)| w.to_string()));
+    let rows = days
+        .iter()
+        .rev()
+        .map(|d| {
+            let mut row = vec![
+                format::day(d.date),
+                format::latency(d.p50),
+                format::latency(d.p95),
+            ];
+            row.extend(phase_values(&d.phases).iter().map(|v| dash(*v)));
+            row
+        })
+        .collect();
+
+    Chart {
+        title: "Daily latency over the last 30 days: p50, p95 and mean phases".to_string(),
+        desc,
+        empty: with_data == 0,
+        areas,
+        lines,
+        marks: Vec::new(),
+        grid: grid(&yticks, top),
+        yticks: yticks
+            .iter()
+            .map(|&v| Tick {
+                pos: n(v / top * 100.0),
+                label: format::latency(Some(v)),
+            })
+            .collect(),
+        xticks,
+        legend: legend(&["line-p50", "line-p95"], false),
+        table: Table { head, rows },
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    count: usize,
+    down: usize,
+    degraded: usize,
+    latency: f64,
+    phase_sum: [f64; 5],
+    phase_n: [usize; 5],
+}
+
+impl Bucket {
+    fn add(&mut self, p: &Point) {
+        self.count += 1;
+        match p.outcome {
+            Outcome::Down => self.down += 1,
+            Outcome::Degraded => self.degraded += 1,
+            Outcome::Up => {}
+        }
+        self.latency += p.latency_ms;
+        for (k, v) in phase_values(&p.phases).iter().enumerate() {
+            if let Some(v) = v {
+                self.phase_sum[k] += v;
+                self.phase_n[k] += 1;
+            }
+        }
+    }
+
+    fn mean_latency(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.latency / self.count as f64)
+    }
+
+    fn phase_means(&self) -> Option<[f64; 5]> {
+        if self.phase_n.iter().all(|c| *c == 0) {
+            return None;
+        }
+        let mut out = [0.0; 5];
+        for k in 0..5 {
+            if self.phase_n[k] > 0 {
+                out[k] = self.phase_sum[k] / self.phase_n[k] as f64;
+            }
+        }
+        Some(out)
+    }
+}
+
+fn phase_values(p: &PhasesMs) -> [Option<f64>; 5] {
+    [p.dns, p.connect, p.tls, p.ttfb, p.transfer]
+}
+
+fn phase_array(p: &PhasesMs) -> Option<[f64; 5]> {
+    let v = phase_values(p);
+    v.iter()
+        .any(Option::is_some)
+        .then(|| v.map(|x| x.unwrap_or(0.0).max(0.0)))
+}
+
+fn phase_class(key: &str) -> &'static str {
+    match key {
+        "dns" => "ph-dns",
+        "connect" => "ph-connect",
+        "tls" => "ph-tls",
+        "ttfb" => "ph-ttfb",
+        _ => "ph-transfer",
+    }
+}
+
+/// One area per phase, drawn as steps over the buckets; gaps where a bucket is empty.
+fn stacked_steps(stacks: &[Option<[f64; 5]>], bw: f64, y: &impl Fn(f64) -> f64) -> Vec<Shape> {
+    let mut out = Vec::new();
+    for (k, (key, _)) in PHASES.iter().enumerate() {
+        let mut d = String::new();
+        let mut i = 0;
+        while i < stacks.len() {
+            if stacks[i].is_none() {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j < stacks.len() && stacks[j].is_some() {
+                j += 1;
+            }
+            let run: Vec<[f64; 5]> = stacks[i..j].iter().flatten().copied().collect();
+            if run.iter().all(|s| s[k] <= 0.0) {
+                i = j;
+                continue;
+            }
+            let lower = |s: &[f64; 5]| s[..k].iter().sum::<f64>();
+            let upper = |s: &[f64; 5]| s[..=k].iter().sum::<f64>();
+            // Along the top, left to right, then back along the bottom.
+            for (m, s) in run.iter().enumerate() {
+                let x0 = (i + m) as f64 * bw;
+                let cmd = if m == 0 { "M" } else { "L" };
+                let _ = write!(d, "{cmd}{} {}H{}", n(x0), n(y(upper(s))), n(x0 + bw));
+            }
+            for (m, s) in run.iter().enumerate().rev() {
+                let x0 = (i + m) as f64 * bw;
+                let _ = write!(d, "L{} {}H{}", n(x0 + bw), n(y(lower(s))), n(x0));
+            }
+            d.push('Z');
+            i = j;
+        }
+        if !d.is_empty() {
+            out.push(Shape {
+                class: phase_class(key),
+                d,
+            });
+        }
+    }
+    out
+}
+
+/// A step line over the buckets, lifting the pen over empty ones.
+fn step_path(d: &mut String, vals: &[Option<f64>], bw: f64, y: &impl Fn(f64) -> f64) {
+    let mut pen = false;
+    for (i, v) in vals.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let x0 = i as f64 * bw;
+                let cmd = if pen { "L" } else { "M" };
+                let _ = write!(d, "{cmd}{} {}H{}", n(x0), n(y(*v)), n(x0 + bw));
+                pen = true;
+            }
+            None => pen = false,
+        }
+    }
+}
+
+/// A round top for the axis and the tick values below it (steps of 1, 2 or 5 × 10ⁿ).
+fn y_axis(max: f64) -> (f64, Vec<f64>) {
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
+    let raw = max / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let top = (max / step).ceil() * step;
+    let ticks = (0..)
+        .map(|i| i as f64 * step)
+        .take_while(|v| *v <= top + step / 2.0)
+        .collect();
+    (top, ticks)
+}
+
+fn grid(ticks: &[f64], top: f64) -> Vec<String> {
+    ticks
+        .iter()
+        .filter(|v| **v > 0.0)
+        .map(|v| n(H - v / top * H))
+        .collect()
+}
+
+fn legend(lines: &[&'static str], total: bool) -> Vec<Legend> {
+    let mut out: Vec<Legend> = PHASES
+        .iter()
+        .map(|(k, w)| Legend {
+            class: phase_class(k),
+            label: w,
+        })
+        .collect();
+    for l in lines {
+        out.push(Legend {
+            class: l,
+            label: match *l {
+                "line-total" if total => "Total (mean)",
+                "line-p50" => "p50 (median)",
+                "line-p95" => "p95",
+                _ => "Total",
+            },
+        });
+    }
+    out
+}
+
+fn hourly_table(points: &[Point], start: DateTime<Utc>, now: DateTime<Utc>) -> Table {
+    let mut head = vec![
+        "Hour (UTC)".to_string(),
+        "Results".to_string(),
+        "Failed".to_string(),
+        "Mean".to_string(),
+    ];
+    head.extend(PHASES.iter().map(|(_, w)| w.to_string()));
+    let mut rows = Vec::new();
+    let mut h = start;
+    while h < now {
+        let end = h + Duration::hours(1);
+        let mut b = Bucket::default();
+        for p in points.iter().filter(|p| p.at >= h && p.at < end) {
+            b.add(p);
+        }
+        if b.count > 0 {
+            let mut row = vec![
+                format!("{}–{}", h.format("%H:%M"), end.format("%H:%M")),
+                b.count.to_string(),
+                b.down.to_string(),
+                format::latency(b.mean_latency()),
+            ];
+            row.extend(
+                (0..5).map(|k| {
+                    dash((b.phase_n[k] > 0).then(|| b.phase_sum[k] / b.phase_n[k] as f64))
+                }),
+            );
+            rows.push(row);
+        }
+        h = end;
+    }
+    rows.reverse();
+    Table { head, rows }
+}
+
+fn dash(v: Option<f64>) -> String {
+    match v {
+        Some(_) => format::latency(v),
+        None => "–".to_string(),
+    }
+}
+
+fn mean(vals: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, count) = vals.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    (count > 0).then(|| sum / count as f64)
+}
+
+fn median(vals: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = vals.collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// A coordinate with at most one decimal, without a trailing ".0".
+fn n(v: f64) -> String {
+    // Adding 0.0 turns -0 into 0.
+    let r = (v * 10.0).round() / 10.0 + 0.0;
+    if r.fract() == 0.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_tops_are_round() {
+        assert_eq!(y_axis(123.0).0, 150.0);
+        assert_eq!(y_axis(123.0).1, vec![0.0, 50.0, 100.0, 150.0]);
+        assert_eq!(y_axis(0.0).0, 1.0);
+        assert_eq!(y_axis(3800.0).0, 4000.0);
+    }
+
+    #[test]
+    fn coordinates_are_short() {
+        assert_eq!(n(12.0), "12");
+        assert_eq!(n(12.34), "12.3");
+        assert_eq!(n(-0.04), "0");
+    }
+}

@@ -1,0 +1,145 @@
+//! The templates: built into the binary, each overridable by a file of the
+//! same name in `--templates DIR`.
+
+use std::io::ErrorKind as IoKind;
+use std::path::Path;
+
+use tera::{Context, ErrorKind, Tera};
+
+use crate::render::RenderError;
+
+/// Every built-in template, parents before children. `style.css` is included
+/// into each page's `<style>`; the names without a page of their own are
+/// partials, included by the pages.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("style.css", include_str!("../../../templates/style.css")),
+    ("icons.html", include_str!("../../../templates/icons.html")),
+    ("bars.html", include_str!("../../../templates/bars.html")),
+    (
+        "incident.html",
+        include_str!("../../../templates/incident.html"),
+    ),
+    (
+        "maintenance.html",
+        include_str!("../../../templates/maintenance.html"),
+    ),
+    ("chart.html", include_str!("../../../templates/chart.html")),
+    ("base.html", include_str!("../../../templates/base.html")),
+    ("index.html", include_str!("../../../templates/index.html")),
+    ("probe.html", include_str!("../../../templates/probe.html")),
+    (
+        "history.html",
+        include_str!("../../../templates/history.html"),
+    ),
+];
+
+/// The templates of one render.
+pub struct Templates {
+    tera: Tera,
+}
+
+impl Templates {
+    /// The built-in templates, each replaced by `dir/NAME` when that file
+    /// exists. Other `.html` and `.css` files in `dir` are added too, so an
+    /// override can include partials of its own.
+    pub fn load(dir: Option<&Path>) -> Result<Self, RenderError> {
+        let mut sources: Vec<(String, String)> = BUILT_IN
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect();
+        if let Some(dir) = dir {
+            for (name, source) in &mut sources {
+                if let Some(text) = read_optional(&dir.join(&*name))? {
+                    *source = text;
+                }
+            }
+            for name in extra_names(dir)? {
+                if let Some(text) = read_optional(&dir.join(&name))? {
+                    sources.push((name, text));
+                }
+            }
+        }
+        let mut tera = Tera::new();
+        // Every template, whatever its name: text from the site is always raw.
+        tera.autoescape_on([""]);
+        tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+            .map_err(|e| RenderError::Template {
+                name: failing_template(&e).unwrap_or_else(|| "templates".to_string()),
+                message: message(&e),
+            })?;
+        Ok(Templates { tera })
+    }
+
+    /// Render the template `name`.
+    pub fn render(&self, name: &str, context: &Context) -> Result<String, RenderError> {
+        self.tera
+            .render(name, context)
+            .map_err(|e| RenderError::Template {
+                name: failing_template(&e).unwrap_or_else(|| name.to_string()),
+                message: message(&e),
+            })
+    }
+}
+
+/// The contents of `path`, or None when there is no such file.
+fn read_optional(path: &Path) -> Result<Option<String>, RenderError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == IoKind::NotFound => Ok(None),
+        Err(source) => Err(RenderError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Files in `dir` that are not built-in names but look like templates.
+fn extra_names(dir: &Path) -> Result<Vec<String>, RenderError> {
+    let io = |source| RenderError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let wanted = (name.ends_with(".html") || name.ends_with(".css"))
+            && !name.starts_with('.')
+            && !BUILT_IN.iter().any(|(n, _)| *n == name)
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        if wanted {
+            names.push(name);
+        }
+    }
+    // Stable order, so errors and output do not depend on the file system.
+    names.sort();
+    Ok(names)
+}
+
+/// The template an error points into, when tera says.
+fn failing_template(e: &tera::Error) -> Option<String> {
+    match e.kind() {
+        ErrorKind::SyntaxError(r) | ErrorKind::RenderingError(r) if !r.filename().is_empty() => {
+            Some(r.filename().to_string())
+        }
+        ErrorKind::MissingParent { current, .. } => Some(current.clone()),
+        ErrorKind::CircularExtend { tpl, .. } | ErrorKind::CircularInclude { tpl, .. } => {
+            Some(tpl.clone())
+        }
+        _ => None,
+    }
+}
+
+/// The error and its causes on one string.
+fn message(e: &tera::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

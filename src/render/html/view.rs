@@ -1,0 +1,622 @@
+//! What the templates get: the site's facts turned into words, numbers
+//! formatted, times in UTC with a machine form for `<time datetime>`.
+//!
+//! Text stays raw (the templates escape it); the one pre-rendered piece of
+//! HTML is an incident update's `body_html`, already sanitized upstream.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::bars::{self, Bar};
+use super::format;
+use super::svg::{self, Chart};
+use crate::model::State;
+use crate::render::site::{
+    Group, IncidentStatus, IncidentView, LatestResult, MaintenanceView, PeriodUptime, ProbeView,
+    Site,
+};
+
+/// How many days of incidents the front page lists.
+pub const RECENT_DAYS: i64 = 14;
+
+/// An instant: `iso` for `datetime`, `text` for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct Time {
+    pub iso: String,
+    pub text: String,
+}
+
+impl Time {
+    fn new(t: DateTime<Utc>) -> Self {
+        Time {
+            iso: format::iso(t),
+            text: format::datetime(t),
+        }
+    }
+}
+
+/// A state as the pages show it: a class/icon key and a word.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub key: &'static str,
+    pub word: &'static str,
+}
+
+impl Status {
+    fn of(s: State) -> Self {
+        Status {
+            key: format::state_key(s),
+            word: format::state_word(s),
+        }
+    }
+}
+
+/// What every page shares.
+#[derive(Debug, Clone, Serialize)]
+pub struct Common {
+    pub title: String,
+    pub description: Option<String>,
+    /// `page.url` without a trailing slash, when set.
+    pub url: Option<String>,
+    pub generated: Time,
+    pub overall: Status,
+    pub history_days: usize,
+    pub timezone: String,
+}
+
+/// The front page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Index {
+    pub groups: Vec<GroupRow>,
+    pub active: Vec<IncidentCard>,
+    pub maintenance_now: Vec<MaintenanceCard>,
+    pub maintenance_next: Vec<MaintenanceCard>,
+    pub recent: Vec<DayIncidents>,
+    pub probe_count: usize,
+}
+
+/// A group and its probes.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRow {
+    pub id: String,
+    pub heading: String,
+    pub status: Status,
+    pub probes: Vec<ProbeRow>,
+}
+
+/// One probe's row on the front page (and the head of its own page).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeRow {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub status: Status,
+    pub since: Option<Time>,
+    pub bars: Vec<Bar>,
+    pub uptime: String,
+    pub p95: String,
+    pub slo: String,
+    pub budget: String,
+    pub budget_key: &'static str,
+}
+
+/// An incident, ready to show.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentCard {
+    pub id: String,
+    pub anchor: String,
+    pub title: String,
+    pub open: bool,
+    pub status: String,
+    pub status_key: &'static str,
+    pub impact: String,
+    pub impact_key: &'static str,
+    pub started: Time,
+    pub resolved: Option<Time>,
+    pub duration: String,
+    pub probes: Vec<ProbeLink>,
+    pub cause: Option<&'static str>,
+    pub message: Option<String>,
+    pub updates: Vec<UpdateView>,
+}
+
+/// A probe named by an incident or a maintenance.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeLink {
+    pub name: String,
+    /// `probe/ID.html`, relative to the site root; None for a probe no longer configured.
+    pub href: Option<String>,
+}
+
+/// One incident update.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateView {
+    pub at: Time,
+    pub status: &'static str,
+    /// Sanitized upstream (Markdown with raw HTML disabled): the only HTML
+    /// the templates insert unescaped.
+    pub body_html: String,
+}
+
+/// A maintenance window, ready to show.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaintenanceCard {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: &'static str,
+    pub start: Time,
+    pub end: Time,
+    pub duration: String,
+    pub probes: Vec<ProbeLink>,
+}
+
+/// A day of the recent history on the front page.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayIncidents {
+    pub date: String,
+    pub iso: String,
+    pub incidents: Vec<IncidentCard>,
+}
+
+/// A month of the history page.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthIncidents {
+    pub label: String,
+    pub incidents: Vec<IncidentCard>,
+}
+
+/// A probe's own page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeDetail {
+    pub row: ProbeRow,
+    pub kind: &'static str,
+    pub target: Option<String>,
+    pub windows: Vec<WindowRow>,
+    pub budget_note: Option<String>,
+    pub latest: Option<LatestView>,
+    pub chart_24h: Chart,
+    pub chart_30d: Chart,
+    pub weeks: Vec<PeriodView>,
+    pub months: Vec<PeriodView>,
+    pub locations: Vec<LocationRow>,
+    pub incidents: Vec<IncidentCard>,
+}
+
+/// One window (24 h, 7 d, 30 d, 90 d) of the summary table.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowRow {
+    pub label: &'static str,
+    pub uptime: String,
+    pub p50: String,
+    pub p95: String,
+    pub p99: String,
+}
+
+/// The latest result.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatestView {
+    pub at: Time,
+    pub location: String,
+    pub outcome: Status,
+    pub cause: Option<&'static str>,
+    pub message: Option<String>,
+    pub status: Option<u16>,
+    pub latency: String,
+    pub phases: Vec<Named>,
+    pub cert: Option<CertView>,
+}
+
+/// A label and a value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Named {
+    pub name: &'static str,
+    pub value: String,
+}
+
+/// When the certificate expires.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertView {
+    pub at: Time,
+    pub left: String,
+    pub key: &'static str,
+}
+
+/// Uptime of a week or month.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodView {
+    pub label: String,
+    pub uptime: String,
+    pub key: &'static str,
+}
+
+/// Latency from one location.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocationRow {
+    pub location: String,
+    pub p50: String,
+    pub p95: String,
+    pub results: u64,
+}
+
+/// Builds the views of one site.
+pub struct Views<'a> {
+    site: &'a Site,
+    titles: HashMap<&'a str, &'a str>,
+    probes: HashMap<&'a str, &'a ProbeView>,
+}
+
+impl<'a> Views<'a> {
+    /// Index the site once for all pages.
+    pub fn new(site: &'a Site) -> Self {
+        Views {
+            site,
+            titles: site
+                .incidents
+                .iter()
+                .map(|i| (i.id.as_str(), i.title.as_str()))
+                .collect(),
+            probes: site
+                .groups
+                .iter()
+                .flat_map(|g| &g.probes)
+                .map(|p| (p.id.as_str(), p))
+                .collect(),
+        }
+    }
+
+    /// What every page shares.
+    pub fn common(&self) -> Common {
+        let p = &self.site.page;
+        Common {
+            title: p.title.clone(),
+            description: p.description.clone(),
+            url: p
+                .url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            generated: Time::new(self.site.generated_at),
+            overall: Status {
+                key: format::overall_key(self.site.overall),
+                word: format::overall_word(self.site.overall),
+            },
+            history_days: p.history_days as usize,
+            timezone: p.timezone.clone(),
+        }
+    }
+
+    /// The front page.
+    pub fn index(&self) -> Index {
+        let site = self.site;
+        let ungrouped_only = site.groups.iter().all(|g| g.name.is_none());
+        let groups = site
+            .groups
+            .iter()
+            .filter(|g| !g.probes.is_empty())
+            .map(|g| self.group(g, ungrouped_only))
+            .collect();
+        let active = site
+            .incidents
+            .iter()
+            .filter(|i| i.resolved_at.is_none())
+            .map(|i| self.incident(i))
+            .collect();
+        let maint = |status: &str| -> Vec<MaintenanceCard> {
+            let mut m: Vec<_> = site
+                .maintenance
+                .iter()
+                .filter(|m| m.status == status)
+                .map(|m| self.maintenance(m))
+                .collect();
+            m.sort_by(|a, b| a.start.iso.cmp(&b.start.iso));
+            m
+        };
+        let today = site.generated_at.date_naive();
+        let recent = (0..RECENT_DAYS)
+            .filter_map(|back| today.checked_sub_signed(Duration::days(back)))
+            .map(|day| self.day_incidents(day))
+            .collect();
+        Index {
+            groups,
+            active,
+            maintenance_now: maint("in_progress"),
+            maintenance_next: maint("scheduled"),
+            recent,
+            probe_count: self.probes.len(),
+        }
+    }
+
+    /// Every incident, newest first, by month of its start.
+    pub fn history(&self) -> Vec<MonthIncidents> {
+        let mut incidents: Vec<&IncidentView> = self.site.incidents.iter().collect();
+        incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        let mut months: Vec<MonthIncidents> = Vec::new();
+        for i in incidents {
+            let label = i.started_at.format("%B %Y").to_string();
+            match months.last_mut() {
+                Some(m) if m.label == label => m.incidents.push(self.incident(i)),
+                _ => months.push(MonthIncidents {
+                    label,
+                    incidents: vec![self.incident(i)],
+                }),
+            }
+        }
+        months
+    }
+
+    /// Every probe, in config order.
+    pub fn probes(&self) -> impl Iterator<Item = &'a ProbeView> + '_ {
+        self.site.groups.iter().flat_map(|g| &g.probes)
+    }
+
+    /// One probe's page.
+    pub fn probe(&self, p: &ProbeView) -> ProbeDetail {
+        let windows = [
+            ("24 hours", p.uptime.h24, p.p50.h24, p.p95.h24, p.p99.h24),
+            ("7 days", p.uptime.d7, p.p50.d7, p.p95.d7, p.p99.d7),
+            ("30 days", p.uptime.d30, p.p50.d30, p.p95.d30, p.p99.d30),
+            ("90 days", p.uptime.d90, p.p50.d90, p.p95.d90, p.p99.d90),
+        ]
+        .into_iter()
+        .map(|(label, up, p50, p95, p99)| WindowRow {
+            label,
+            uptime: format::uptime(up),
+            p50: format::latency(p50),
+            p95: format::latency(p95),
+            p99: format::latency(p99),
+        })
+        .collect();
+        let budget_note = p.slo_budget_left.filter(|l| l.is_finite()).map(|left| {
+            let total_min = (100.0 - p.slo).max(0.0) / 100.0 * 30.0 * 24.0 * 60.0;
+            let total = format::minutes(total_min.round() as u32);
+            if left > 0.0 {
+                format!(
+                    "About {} of downtime left of {} allowed over 30 days.",
+                    format::minutes((total_min * left).floor() as u32),
+                    total
+                )
+            } else {
+                format!("The {} of downtime allowed over 30 days is used up.", total)
+            }
+        });
+        let mut incidents: Vec<&IncidentView> = self
+            .site
+            .incidents
+            .iter()
+            .filter(|i| i.probes.iter().any(|id| *id == p.id))
+            .collect();
+        incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        ProbeDetail {
+            row: self.row(p),
+            kind: p.kind,
+            target: p.target.clone(),
+            windows,
+            budget_note,
+            latest: p.latest.as_ref().map(|l| self.latest(l)),
+            chart_24h: svg::last_24h(&p.recent, self.site.generated_at),
+            chart_30d: svg::last_30d(&p.daily_latency),
+            weeks: p.weeks.iter().map(|w| period(w, p.slo)).collect(),
+            months: p.months.iter().map(|m| period(m, p.slo)).collect(),
+            locations: if p.locations.len() > 1 {
+                p.locations
+                    .iter()
+                    .map(|l| LocationRow {
+                        location: l.location.clone(),
+                        p50: format::latency(l.p50),
+                        p95: format::latency(l.p95),
+                        results: l.results,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            incidents: incidents.into_iter().map(|i| self.incident(i)).collect(),
+        }
+    }
+
+    fn group(&self, g: &Group, ungrouped_only: bool) -> GroupRow {
+        let heading = match &g.name {
+            Some(n) => n.clone(),
+            None if ungrouped_only => "Services".to_string(),
+            None => "Other services".to_string(),
+        };
+        GroupRow {
+            id: format::slug(&g.id),
+            heading,
+            status: Status::of(worst(g.probes.iter().map(|p| p.state))),
+            probes: g.probes.iter().map(|p| self.row(p)).collect(),
+        }
+    }
+
+    fn row(&self, p: &ProbeView) -> ProbeRow {
+        let budget_key = match p.slo_budget_left.filter(|l| l.is_finite()) {
+            None => "unknown",
+            Some(l) if l > 0.25 => "ok",
+            Some(l) if l > 0.0 => "warn",
+            Some(_) => "down",
+        };
+        ProbeRow {
+            id: p.id.clone(),
+            slug: format::slug(&p.id),
+            name: p.name.clone(),
+            group: p.group.clone(),
+            status: Status::of(p.state),
+            since: p.state_since.map(Time::new),
+            bars: bars::bars(&p.days, &self.titles),
+            uptime: format::uptime(p.uptime.d90),
+            p95: format::latency(p.p95.d30),
+            slo: format::percent(p.slo),
+            budget: format::budget(p.slo_budget_left),
+            budget_key,
+        }
+    }
+
+    fn latest(&self, l: &LatestResult) -> LatestView {
+        let ph = &l.phases;
+        let phases = [
+            ("DNS", ph.dns),
+            ("Connect", ph.connect),
+            ("TLS", ph.tls),
+            ("Time to first byte", ph.ttfb),
+            ("Transfer", ph.transfer),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| {
+            v.map(|v| Named {
+                name,
+                value: format::latency(Some(v)),
+            })
+        })
+        .collect();
+        let cert = l.cert_expires_at.map(|at| {
+            let left = at - self.site.generated_at;
+            let days = left.num_days();
+            CertView {
+                at: Time::new(at),
+                left: if left.num_seconds() <= 0 {
+                    "expired".to_string()
+                } else if days == 1 {
+                    "in 1 day".to_string()
+                } else {
+                    format!("in {days} days")
+                },
+                key: match days {
+                    d if d < 7 => "down",
+                    d if d < 21 => "warn",
+                    _ => "ok",
+                },
+            }
+        });
+        LatestView {
+            at: Time::new(l.at),
+            location: l.location.clone(),
+            outcome: Status {
+                key: format::outcome_key(l.outcome),
+                word: format::outcome_word(l.outcome),
+            },
+            cause: l.cause.map(format::cause_word),
+            message: l.message.clone(),
+            status: l.status,
+            latency: format::latency(Some(l.latency_ms)),
+            phases,
+            cert,
+        }
+    }
+
+    fn incident(&self, i: &IncidentView) -> IncidentCard {
+        let open = i.resolved_at.is_none();
+        let (impact, impact_key) = format::impact(i.impact);
+        IncidentCard {
+            id: i.id.clone(),
+            anchor: format!("incident-{}", format::slug(&i.id)),
+            title: i.title.clone(),
+            open,
+            status: format::incident_status_word(i.status).to_string(),
+            status_key: match i.status {
+                IncidentStatus::Resolved | IncidentStatus::Postmortem => "ok",
+                IncidentStatus::Monitoring => "maint",
+                _ => impact_key,
+            },
+            impact: impact.to_string(),
+            impact_key,
+            started: Time::new(i.started_at),
+            resolved: i.resolved_at.map(Time::new),
+            duration: format::duration(i.duration(self.site.generated_at)),
+            probes: self.links(&i.probes),
+            cause: i.cause.map(format::cause_word),
+            message: i.message.clone(),
+            updates: i
+                .updates
+                .iter()
+                .map(|u| UpdateView {
+                    at: Time::new(u.at),
+                    status: format::incident_status_word(u.status),
+                    body_html: u.body_html.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn maintenance(&self, m: &MaintenanceView) -> MaintenanceCard {
+        MaintenanceCard {
+            id: format::slug(&m.id),
+            title: m.title.clone(),
+            description: m.description.clone(),
+            status: match m.status {
+                "in_progress" => "In progress",
+                "scheduled" => "Scheduled",
+                "completed" => "Completed",
+                _ => "Maintenance",
+            },
+            start: Time::new(m.start),
+            end: Time::new(m.end),
+            duration: format::duration((m.end - m.start).to_std().unwrap_or_default()),
+            probes: self.links(&m.probes),
+        }
+    }
+
+    fn links(&self, ids: &[String]) -> Vec<ProbeLink> {
+        ids.iter()
+            .map(|id| match self.probes.get(id.as_str()) {
+                Some(p) => ProbeLink {
+                    name: p.name.clone(),
+                    href: Some(format!("probe/{}.html", format::slug(&p.id))),
+                },
+                None => ProbeLink {
+                    name: id.clone(),
+                    href: None,
+                },
+            })
+            .collect()
+    }
+
+    fn day_incidents(&self, day: NaiveDate) -> DayIncidents {
+        let mut incidents: Vec<&IncidentView> = self
+            .site
+            .incidents
+            .iter()
+            .filter(|i| i.started_at.date_naive() == day)
+            .collect();
+        incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        DayIncidents {
+            date: day.format("%-d %B %Y").to_string(),
+            iso: day.format("%Y-%m-%d").to_string(),
+            incidents: incidents.into_iter().map(|i| self.incident(i)).collect(),
+        }
+    }
+}
+
+/// The worst of some states: down over degraded over maintenance over
+/// operational; unknown only when nothing is known.
+fn worst(states: impl Iterator<Item = State>) -> State {
+    let mut out: Option<State> = None;
+    for s in states {
+        let rank = |s: State| match s {
+            State::Unknown => 0,
+            State::Operational => 1,
+            State::Maintenance => 2,
+            State::Degraded => 3,
+            State::Down => 4,
+        };
+        if out.is_none_or(|o| rank(s) > rank(o)) {
+            out = Some(s);
+        }
+    }
+    out.unwrap_or(State::Unknown)
+}
+
+fn period(p: &PeriodUptime, slo: f64) -> PeriodView {
+    PeriodView {
+        label: p.label.clone(),
+        uptime: format::uptime(p.uptime),
+        key: match p.uptime {
+            None => "none",
+            Some(u) if u >= slo => "ok",
+            Some(u) if u >= 95.0 => "warn",
+            Some(_) => "down",
+        },
+    }
+}

@@ -1,0 +1,146 @@
+//! Daily rollups: per probe, location and UTC day, kept forever after raw
+//! results are pruned, merged into windows for uptime and percentiles.
+
+pub mod histogram;
+
+use chrono::NaiveDate;
+
+pub use histogram::Histogram;
+
+/// Phases summed over a day, for mean phase times on the 30-day chart.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhaseSums {
+    /// dns, connect, tls, ttfb, transfer: (sum of ms, count).
+    pub sums: [(f64, u64); 5],
+}
+
+impl PhaseSums {
+    /// Mean of each phase, None where it never happened.
+    pub fn means(&self) -> [Option<f64>; 5] {
+        self.sums.map(|(s, n)| (n > 0).then(|| s / n as f64))
+    }
+
+    fn merge(&mut self, other: &PhaseSums) {
+        for (a, b) in self.sums.iter_mut().zip(other.sums) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+    }
+}
+
+/// One probe's day at one location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayRollup {
+    pub probe: String,
+    pub location: String,
+    pub day: NaiveDate,
+    pub counts: Counts,
+    pub latency: Histogram,
+    pub phases: PhaseSums,
+}
+
+/// Result counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub runs: u64,
+    pub up: u64,
+    pub degraded: u64,
+    pub down: u64,
+    /// Results inside a maintenance window (excluded from uptime).
+    pub maintenance: u64,
+    /// Of those, the ones that were down.
+    pub maintenance_down: u64,
+}
+
+impl Counts {
+    fn merge(&mut self, o: &Counts) {
+        self.runs += o.runs;
+        self.up += o.up;
+        self.degraded += o.degraded;
+        self.down += o.down;
+        self.maintenance += o.maintenance;
+        self.maintenance_down += o.maintenance_down;
+    }
+
+    /// Percent of results outside maintenance that were not down (degraded
+    /// counts as available); None without such results.
+    pub fn uptime(&self) -> Option<f64> {
+        let counted = self.runs.saturating_sub(self.maintenance);
+        let down = self.down.saturating_sub(self.maintenance_down);
+        (counted > 0).then(|| 100.0 * (counted - down) as f64 / counted as f64)
+    }
+}
+
+/// Days and locations merged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub counts: Counts,
+    pub latency: Histogram,
+    pub phases: PhaseSums,
+}
+
+impl Summary {
+    /// Add one day of one location.
+    pub fn add(&mut self, r: &DayRollup) {
+        self.counts.merge(&r.counts);
+        self.latency.merge(&r.latency);
+        self.phases.merge(&r.phases);
+    }
+
+    pub fn uptime(&self) -> Option<f64> {
+        self.counts.uptime()
+    }
+
+    pub fn percentile(&self, q: f64) -> Option<f64> {
+        self.latency.percentile(q)
+    }
+}
+
+/// Merge the rollups whose day is within `from..=to`.
+pub fn summarize<'a>(
+    rollups: impl IntoIterator<Item = &'a DayRollup>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Summary {
+    let mut s = Summary::default();
+    for r in rollups.into_iter().filter(|r| r.day >= from && r.day <= to) {
+        s.add(r);
+    }
+    s
+}
+
+/// Error budget left: 1.0 untouched, 0.0 spent, negative overspent.
+pub fn budget_left(slo_percent: f64, uptime_percent: f64) -> f64 {
+    let allowed = 100.0 - slo_percent;
+    if allowed <= 0.0 {
+        return if uptime_percent >= 100.0 { 1.0 } else { -1.0 };
+    }
+    1.0 - (100.0 - uptime_percent) / allowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget() {
+        assert!((budget_left(99.9, 100.0) - 1.0).abs() < 1e-9);
+        assert!((budget_left(99.9, 99.95) - 0.5).abs() < 1e-9);
+        assert!(budget_left(99.9, 99.0) < 0.0);
+        assert_eq!(budget_left(100.0, 100.0), 1.0);
+    }
+
+    #[test]
+    fn uptime_excludes_maintenance() {
+        let c = Counts {
+            runs: 10,
+            up: 6,
+            degraded: 1,
+            down: 3,
+            maintenance: 2,
+            maintenance_down: 2,
+        };
+        assert_eq!(c.uptime(), Some(100.0 * 7.0 / 8.0));
+        assert_eq!(Counts::default().uptime(), None);
+    }
+}
