@@ -28,6 +28,8 @@ pub enum Command {
     Alert(AlertCommand),
     /// Write the static status site from the store.
     Render(RenderArgs),
+    /// Uptime, latency percentiles and SLO budget per probe.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +48,31 @@ pub struct RenderArgs {
     /// Render as of this RFC 3339 instant (tests, replays).
     #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The SQLite store.
+    #[arg(long, default_value = "outpost.db")]
+    pub db: PathBuf,
+    /// The window, in days ending today (UTC).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Report as of this RFC 3339 instant (tests, replays).
+    #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::check(args),
         Command::Init(args) => commands::init::init(args),
         Command::Render(args) => commands::render::render(args),
+        Command::Report(args) => commands::report::report(args),
         Command::Run(args) => match runtime() {
             Ok(rt) => rt.block_on(commands::run::run(args)),
             Err(e) => Err(e),

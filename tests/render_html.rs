@@ -789,7 +789,7 @@ fn the_probe_page_has_charts_with_text_alternatives() {
     assert!(api.contains("2026-W48"));
     assert!(api.contains("<span class=\"pl\">2026-06</span> <span class=\"pv\">99.20%</span>"));
     assert!(api.contains("<th scope=\"row\">us-east</th>"));
-    assert!(api.contains("87% left"));
+    assert!(api.contains("87% budget left"));
     assert!(api.contains("About 37 min of downtime left of 43 min allowed over 30 days."));
     assert!(api.contains("href=\"../history.html#incident-checkout\""));
     assert!(api.contains("href=\"../index.html\""));

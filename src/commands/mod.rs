@@ -4,6 +4,7 @@ pub mod alert_test;
 pub mod check;
 pub mod init;
 pub mod render;
+pub mod report;
 pub mod run;
 
 /// Documented exit codes (SPEC §4).

@@ -304,7 +304,7 @@ fn incidents(
                 v.title = h.title.clone();
                 v.impact = impact(h.impact);
                 v.updates.extend(updates);
-                v.updates.sort_by(|a, b| b.at.cmp(&a.at));
+                v.updates.sort_by_key(|u| std::cmp::Reverse(u.at));
                 if v.resolved_at.is_none() {
                     v.status = v.updates.first().map(|u| u.status).unwrap_or(v.status);
                 }
@@ -327,7 +327,7 @@ fn incidents(
             }),
         }
     }
-    views.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    views.sort_by_key(|v| std::cmp::Reverse(v.started_at));
     views
 }
 

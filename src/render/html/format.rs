@@ -70,13 +70,14 @@ pub fn minutes(m: u32) -> String {
     }
 }
 
-/// The error budget left: "87% left", "spent", "overspent by 40%".
+/// The error budget left: "87% budget left", "budget spent",
+/// "budget overspent by 40%", "no budget data".
 pub fn budget(left: Option<f64>) -> String {
     match left.filter(|l| l.is_finite()) {
-        None => NO_DATA.to_string(),
-        Some(l) if l > 0.0 => format!("{:.0}% left", (l * 100.0).floor().min(100.0)),
-        Some(l) if l == 0.0 => "spent".to_string(),
-        Some(l) => format!("overspent by {:.0}%", (-l * 100.0).ceil()),
+        None => "no budget data".to_string(),
+        Some(l) if l > 0.0 => format!("{:.0}% budget left", (l * 100.0).floor().min(100.0)),
+        Some(l) if l == 0.0 => "budget spent".to_string(),
+        Some(l) => format!("budget overspent by {:.0}%", (-l * 100.0).ceil()),
     }
 }
 
@@ -273,10 +274,10 @@ mod tests {
 
     #[test]
     fn budgets_and_percents() {
-        assert_eq!(budget(Some(0.873)), "87% left");
-        assert_eq!(budget(Some(0.0)), "spent");
-        assert_eq!(budget(Some(-0.4)), "overspent by 40%");
-        assert_eq!(budget(None), "No data");
+        assert_eq!(budget(Some(0.873)), "87% budget left");
+        assert_eq!(budget(Some(0.0)), "budget spent");
+        assert_eq!(budget(Some(-0.4)), "budget overspent by 40%");
+        assert_eq!(budget(None), "no budget data");
         assert_eq!(percent(99.9), "99.9%");
         assert_eq!(percent(99.95), "99.95%");
         assert_eq!(percent(99.0), "99%");

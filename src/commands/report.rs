@@ -1,0 +1,192 @@
+//! `outpost report`: uptime, latency percentiles and SLO budget per probe over
+//! `--days`, from the daily rollups (percentiles merged, never averaged).
+
+use std::io::{IsTerminal, Write};
+
+use chrono::{Duration, Utc};
+use serde::Serialize;
+
+use super::{CommandError, Exit};
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::config;
+use crate::rollup::{budget_left, summarize};
+use crate::store::Store;
+
+/// One probe's line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub probe: String,
+    pub name: String,
+    pub results: u64,
+    pub down: u64,
+    pub uptime: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub slo: f64,
+    pub budget_left: Option<f64>,
+}
+
+/// Print the report.
+pub fn report(args: &ReportArgs) -> Result<Exit, CommandError> {
+    let cfg = config::load(&args.config.config).map_err(|e| CommandError::usage(e.to_string()))?;
+    let store = Store::open(&args.db).map_err(|e| CommandError::store(e.to_string()))?;
+    let now = args.now.unwrap_or_else(Utc::now);
+    let to = now.date_naive();
+    let from = to - Duration::days(i64::from(args.days) - 1);
+    let mut rows = Vec::new();
+    for spec in &cfg.probes {
+        let rollups = store
+            .rollups(&spec.id.0, from, to)
+            .map_err(|e| CommandError::store(e.to_string()))?;
+        let s = summarize(&rollups, from, to);
+        rows.push(Row {
+            probe: spec.id.0.clone(),
+            name: spec.name.clone(),
+            results: s.counts.runs,
+            down: s.counts.down,
+            uptime: s.uptime(),
+            p50_ms: s.percentile(0.50),
+            p95_ms: s.percentile(0.95),
+            p99_ms: s.percentile(0.99),
+            slo: spec.slo,
+            budget_left: s.uptime().map(|u| budget_left(spec.slo, u)),
+        });
+    }
+    let text = match args.format {
+        ReportFormat::Json => json(&rows, args.days, now),
+        ReportFormat::Csv => csv(&rows),
+        ReportFormat::Table => table(&rows, args.days, std::io::stdout().is_terminal()),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    Ok(Exit::Ok)
+}
+
+fn json(rows: &[Row], days: u32, now: chrono::DateTime<Utc>) -> String {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        days: u32,
+        generated_at: String,
+        probes: &'a [Row],
+    }
+    let doc = Doc {
+        days,
+        generated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        probes: rows,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.map(|v| format!("{v:.decimals$}")).unwrap_or_default()
+}
+
+/// RFC 4180: quote fields holding a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn csv(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "probe,name,results,down,uptime_percent,p50_ms,p95_ms,p99_ms,slo_percent,budget_left\n",
+    );
+    for r in rows {
+        let fields = [
+            csv_field(&r.probe),
+            csv_field(&r.name),
+            r.results.to_string(),
+            r.down.to_string(),
+            opt(r.uptime, 4),
+            opt(r.p50_ms, 3),
+            opt(r.p95_ms, 3),
+            opt(r.p99_ms, 3),
+            r.slo.to_string(),
+            opt(r.budget_left, 4),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn table(rows: &[Row], days: u32, _color: bool) -> String {
+    let header = [
+        "PROBE",
+        "RESULTS",
+        "UPTIME",
+        "P50",
+        "P95",
+        "P99",
+        "SLO",
+        "BUDGET LEFT",
+    ];
+    let cells: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.probe.clone(),
+                r.results.to_string(),
+                r.uptime
+                    .map(|u| format!("{u:.3}%"))
+                    .unwrap_or_else(|| "no data".into()),
+                opt(r.p50_ms, 1) + if r.p50_ms.is_some() { " ms" } else { "" },
+                opt(r.p95_ms, 1) + if r.p95_ms.is_some() { " ms" } else { "" },
+                opt(r.p99_ms, 1) + if r.p99_ms.is_some() { " ms" } else { "" },
+                format!("{}%", r.slo),
+                r.budget_left
+                    .map(|b| {
+                        if b < 0.0 {
+                            "exhausted".to_string()
+                        } else {
+                            format!("{:.0}%", b * 100.0)
+                        }
+                    })
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |row: &[String]| {
+        row.iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = line(&header.map(String::from));
+    out.push('\n');
+    for row in &cells {
+        out.push_str(&line(row));
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "\nover the last {days} days (UTC), percentiles merged from daily histograms\n"
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_it() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}
