@@ -1,0 +1,133 @@
+//! Render time and page size against the number of probes.
+//!
+//! Run with `cargo bench --bench render`. For 250, 500 and 1,000 probes it
+//! builds a store with 90 days of history (a result per probe every 6 hours,
+//! rolled up through the real store code, and an incident every few probes),
+//! then times `gather` + `render` (the same path as `outpost render`, without
+//! the disk writes) and prints the time, the size of index.html and of the
+//! whole site. The aim: under one second for 1,000 probes, linear in probes.
+//!
+//! Knobs: `RENDER_BENCH_SIZES` (default "250,500,1000"), `RENDER_BENCH_RUNS` (3).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use outpost::config;
+use outpost::model::{Cause, Outcome, Phases, ProbeId, ProbeResult};
+use outpost::render;
+use outpost::store::Store;
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("render bench: skipped (run with `cargo bench --bench render`)");
+        return;
+    }
+    let sizes: Vec<usize> = std::env::var("RENDER_BENCH_SIZES")
+        .unwrap_or_else(|_| "250,500,1000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let runs: usize = std::env::var("RENDER_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    println!(
+        "| probes | render ms (median of {runs}) | ms / probe | index.html KB | site MB | files |"
+    );
+    println!("| -----: | -----: | -----: | -----: | -----: | -----: |");
+    for n in sizes {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cfg, store) = build(dir.path(), n);
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+            .single()
+            .expect("now");
+        let mut times = Vec::new();
+        let mut last = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            let site = render::gather::gather(&cfg, &store, &[], now).expect("gather");
+            let files = render::render(&site, None).expect("render");
+            times.push(t.elapsed());
+            last = files;
+        }
+        times.sort();
+        let median: Duration = times[times.len() / 2];
+        let index = last
+            .iter()
+            .find(|f| f.path == "index.html")
+            .map(|f| f.bytes.len())
+            .unwrap_or(0);
+        let total: usize = last.iter().map(|f| f.bytes.len()).sum();
+        println!(
+            "| {n} | {:.0} | {:.2} | {:.0} | {:.1} | {} |",
+            median.as_secs_f64() * 1000.0,
+            median.as_secs_f64() * 1000.0 / n as f64,
+            index as f64 / 1024.0,
+            total as f64 / 1024.0 / 1024.0,
+            last.len()
+        );
+    }
+}
+
+fn build(dir: &Path, n: usize) -> (config::Config, Store) {
+    let mut toml = String::from(
+        "[page]\ntitle = \"Bench\"\nurl = \"https://status.example.test\"\n\n[defaults]\ninterval = \"6h\"\nfailure_threshold = 1\n",
+    );
+    for i in 0..n {
+        toml.push_str(&format!(
+            "\n[[probe]]\nid = \"p{i}\"\nname = \"Service {i}\"\ngroup = \"Group {}\"\nurl = \"https://svc{i}.example.test/health\"\n",
+            i % 10
+        ));
+    }
+    let cfg = config::parse(&dir.join("probes.toml"), &toml, |_| None).expect("config");
+    let mut store = Store::open(&dir.join("bench.db")).expect("store");
+    let start = Utc
+        .with_ymd_and_hms(2026, 8, 27, 0, 0, 0)
+        .single()
+        .expect("start");
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % 10_000) as f64 / 10_000.0
+    };
+    for slot in 0..(90 * 4) {
+        let at = start + chrono::Duration::hours(6 * slot);
+        let results: Vec<ProbeResult> = (0..n)
+            .map(|i| {
+                // Every 7th probe has a bad quarter-day now and then: incidents.
+                let down = i % 7 == 0 && slot % 37 == i as i64 % 37;
+                let ms = 20.0 + 200.0 * rand();
+                ProbeResult {
+                    probe: ProbeId(format!("p{i}")),
+                    location: "bench".into(),
+                    started_at: at,
+                    outcome: if down { Outcome::Down } else { Outcome::Up },
+                    cause: down.then_some(Cause::Status),
+                    message: down.then(|| "expected status 2xx, got 503".to_string()),
+                    status: Some(if down { 503 } else { 200 }),
+                    latency: Duration::from_secs_f64(ms / 1000.0),
+                    phases: Phases {
+                        dns: Some(Duration::from_micros(300)),
+                        connect: Some(Duration::from_millis(2)),
+                        tls: Some(Duration::from_millis(8)),
+                        ttfb: Some(Duration::from_secs_f64(ms / 1000.0 * 0.8)),
+                        transfer: Some(Duration::from_micros(400)),
+                    },
+                    cert_expires_at: None,
+                }
+            })
+            .collect();
+        store
+            .write(|w| {
+                w.insert_results(&results)?;
+                outpost::evaluate::evaluate(w, &cfg, &results, at, false)?;
+                w.update_rollups(&results, &|_| false)
+            })
+            .expect("write");
+    }
+    (cfg, store)
+}
