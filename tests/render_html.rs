@@ -388,6 +388,9 @@ fn big_site() -> Site {
                         if n % 17 == 0 && d < 30 {
                             day.worst = None;
                             day.uptime = None;
+                            day.partial_minutes = 0;
+                            day.major_minutes = 0;
+                            day.incidents.clear();
                         }
                     });
                     p
@@ -789,7 +792,7 @@ fn the_probe_page_has_charts_with_text_alternatives() {
     assert!(api.contains("2026-W48"));
     assert!(api.contains("<span class=\"pl\">2026-06</span> <span class=\"pv\">99.20%</span>"));
     assert!(api.contains("<th scope=\"row\">us-east</th>"));
-    assert!(api.contains("87% budget left"));
+    assert!(api.contains(">87% left<"));
     assert!(api.contains("About 37 min of downtime left of 43 min allowed over 30 days."));
     assert!(api.contains("href=\"../history.html#incident-checkout\""));
     assert!(api.contains("href=\"../index.html\""));
@@ -835,4 +838,23 @@ fn preview() {
         files.push(File::new("big.html", index.bytes));
     }
     outpost::render::write(&files, &dir).unwrap();
+}
+
+#[test]
+fn an_empty_site_still_renders_every_page() {
+    let mut s = site();
+    s.groups.clear();
+    s.incidents.clear();
+    s.maintenance.clear();
+    s.overall = Overall::Operational;
+    s.page.description = None;
+    s.page.history_days = 0;
+    let pages = render(&s);
+    assert_eq!(pages.len(), 2, "index and history, no probe pages");
+    let index = &pages["index.html"];
+    assert!(index.contains("<h2 id=\"overall\">All Systems Operational</h2>"));
+    assert!(index.contains("No probes are configured."));
+    assert!(!index.contains("id=\"now\""));
+    assert_eq!(index.matches("No incidents reported.").count(), 14);
+    assert!(pages["history.html"].contains("No incidents reported."));
 }

@@ -51,7 +51,7 @@ pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderE
         "index.html",
         "",
         format!("{} status", common.title),
-        description.clone(),
+        description,
     );
     ctx.insert("index", &views.index());
     ctx.insert("site", site);
@@ -74,8 +74,8 @@ pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderE
             "../",
             format!("{} · {} status", p.name, common.title),
             format!(
-                "{}: {}, uptime and latency of {} over 90 days.",
-                p.name, detail.row.status.word, p.name
+                "{}: {}. Uptime and latency over {} days.",
+                p.name, detail.row.status.word, common.history_days
             ),
         );
         ctx.insert("probe", &detail);

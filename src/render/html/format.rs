@@ -21,12 +21,19 @@ pub fn uptime(pct: Option<f64>) -> String {
     if pct <= 0.0 {
         return "0%".to_string();
     }
-    // Floor, so 99.9996 reads 99.999% and not a dishonest 100.00%.
-    let two = (pct * 100.0).floor() / 100.0;
-    if two < 99.99 {
+    // Floor, so 99.9996 reads 99.999% and not a dishonest 100.00%; the
+    // epsilon keeps 99.99 (stored as 99.98999…) from reading 99.98%.
+    let floor = |scale: f64| (pct * scale + 1e-6).floor() / scale;
+    let two = floor(100.0);
+    let three = floor(1000.0);
+    if two >= 100.0 {
+        // Only an epsilon away from 100, but not 100.
+        return "99.999%".to_string();
+    }
+    if two < 99.99 || three == two {
         format!("{two:.2}%")
     } else {
-        format!("{:.3}%", (pct * 1000.0).floor() / 1000.0)
+        format!("{three:.3}%")
     }
 }
 
@@ -76,8 +83,23 @@ pub fn budget(left: Option<f64>) -> String {
     match left.filter(|l| l.is_finite()) {
         None => "no budget data".to_string(),
         Some(l) if l > 0.0 => format!("{:.0}% budget left", (l * 100.0).floor().min(100.0)),
-        Some(l) if l == 0.0 => "budget spent".to_string(),
+        Some(l) if l >= 0.0 => "budget spent".to_string(),
+        // Past twice the budget the exact figure (a down probe with a 99.9%
+        // SLO is "overspent by 99900%") says less than one word.
+        Some(l) if l < -1.0 => "budget exhausted".to_string(),
         Some(l) => format!("budget overspent by {:.0}%", (-l * 100.0).ceil()),
+    }
+}
+
+/// The error budget left, for a card titled "Error budget": "87% left",
+/// "spent", "overspent by 40%", "No data".
+pub fn budget_short(left: Option<f64>) -> String {
+    match left.filter(|l| l.is_finite()) {
+        None => NO_DATA.to_string(),
+        Some(l) if l > 0.0 => format!("{:.0}% left", (l * 100.0).floor().min(100.0)),
+        Some(l) if l >= 0.0 => "spent".to_string(),
+        Some(l) if l < -1.0 => "exhausted".to_string(),
+        Some(l) => format!("overspent by {:.0}%", (-l * 100.0).ceil()),
     }
 }
 
@@ -242,6 +264,9 @@ mod tests {
         assert_eq!(uptime(Some(99.95)), "99.95%");
         assert_eq!(uptime(Some(99.958)), "99.95%");
         assert_eq!(uptime(Some(97.0)), "97.00%");
+        assert_eq!(uptime(Some(99.99)), "99.99%");
+        assert_eq!(uptime(Some(99.995)), "99.995%");
+        assert_eq!(uptime(Some(99.999_999_999)), "99.999%");
         assert_eq!(uptime(Some(0.0)), "0%");
         assert_eq!(uptime(None), "No data");
         assert_eq!(uptime(Some(f64::NAN)), "No data");
@@ -278,6 +303,10 @@ mod tests {
         assert_eq!(budget(Some(0.0)), "budget spent");
         assert_eq!(budget(Some(-0.4)), "budget overspent by 40%");
         assert_eq!(budget(None), "no budget data");
+        assert_eq!(budget(Some(-999.0)), "budget exhausted");
+        assert_eq!(budget_short(Some(0.873)), "87% left");
+        assert_eq!(budget_short(Some(-0.4)), "overspent by 40%");
+        assert_eq!(budget_short(None), "No data");
         assert_eq!(percent(99.9), "99.9%");
         assert_eq!(percent(99.95), "99.95%");
         assert_eq!(percent(99.0), "99%");

@@ -67,6 +67,33 @@ pub struct Shape {
 pub struct Tick {
     pub pos: String,
     pub label: String,
+    /// `start` or `end` for an x label so near an edge that centring it
+    /// would push it out of the chart; empty otherwise.
+    pub edge: &'static str,
+}
+
+impl Tick {
+    fn x(pct: f64, label: String) -> Self {
+        Tick {
+            pos: n(pct),
+            label,
+            edge: if pct < 6.0 {
+                "start"
+            } else if pct > 94.0 {
+                "end"
+            } else {
+                ""
+            },
+        }
+    }
+
+    fn y(v: f64, top: f64) -> Self {
+        Tick {
+            pos: n(v / top * 100.0),
+            label: format::latency(Some(v)),
+            edge: "",
+        }
+    }
 }
 
 /// A legend entry.
@@ -151,12 +178,9 @@ pub fn last_24h(points: &[Point], now: DateTime<Utc>) -> Chart {
         .unwrap_or(start);
     let mut t = first;
     while t <= now {
-        if t.hour() % 6 == 0 {
+        if t.hour().is_multiple_of(6) {
             let pos = (t - start).num_milliseconds() as f64 / span * 100.0;
-            xticks.push(Tick {
-                pos: n(pos),
-                label: t.format("%H:%M").to_string(),
-            });
+            xticks.push(Tick::x(pos, t.format("%H:%M").to_string()));
         }
         t += Duration::hours(1);
     }
@@ -195,13 +219,7 @@ pub fn last_24h(points: &[Point], now: DateTime<Utc>) -> Chart {
         lines,
         marks,
         grid: grid(&yticks, top),
-        yticks: yticks
-            .iter()
-            .map(|&v| Tick {
-                pos: n(v / top * 100.0),
-                label: format::latency(Some(v)),
-            })
-            .collect(),
+        yticks: yticks.iter().map(|&v| Tick::y(v, top)).collect(),
         xticks,
         legend: legend(&["line-total"], true),
         table: hourly_table(points, start, now),
@@ -284,11 +302,8 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
     let xticks = days
         .iter()
         .enumerate()
-        .filter(|(i, _)| (days.len() - 1 - i) % 7 == 0)
-        .map(|(i, d)| Tick {
-            pos: n(centre(i) / W * 100.0),
-            label: format::day_short(d.date),
-        })
+        .filter(|(i, _)| (days.len() - 1 - i).is_multiple_of(7))
+        .map(|(i, d)| Tick::x(centre(i) / W * 100.0, format::day_short(d.date)))
         .collect();
 
     let with_data = days.iter().filter(|d| d.p50.is_some()).count();
@@ -328,13 +343,7 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
         lines,
         marks: Vec::new(),
         grid: grid(&yticks, top),
-        yticks: yticks
-            .iter()
-            .map(|&v| Tick {
-                pos: n(v / top * 100.0),
-                label: format::latency(Some(v)),
-            })
-            .collect(),
+        yticks: yticks.iter().map(|&v| Tick::y(v, top)).collect(),
         xticks,
         legend: legend(&["line-p50", "line-p95"], false),
         table: Table { head, rows },
@@ -376,13 +385,13 @@ impl Bucket {
         if self.phase_n.iter().all(|c| *c == 0) {
             return None;
         }
-        let mut out = [0.0; 5];
-        for k in 0..5 {
+        Some(std::array::from_fn(|k| {
             if self.phase_n[k] > 0 {
-                out[k] = self.phase_sum[k] / self.phase_n[k] as f64;
+                self.phase_sum[k] / self.phase_n[k] as f64
+            } else {
+                0.0
             }
-        }
-        Some(out)
+        }))
     }
 }
 

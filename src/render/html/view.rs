@@ -4,6 +4,7 @@
 //! Text stays raw (the templates escape it); the one pre-rendered piece of
 //! HTML is an incident update's `body_html`, already sanitized upstream.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -74,7 +75,6 @@ pub struct Index {
     pub maintenance_now: Vec<MaintenanceCard>,
     pub maintenance_next: Vec<MaintenanceCard>,
     pub recent: Vec<DayIncidents>,
-    pub probe_count: usize,
 }
 
 /// A group and its probes.
@@ -176,6 +176,8 @@ pub struct ProbeDetail {
     pub kind: &'static str,
     pub target: Option<String>,
     pub windows: Vec<WindowRow>,
+    /// The budget for a card: "87% left", "overspent by 40%", "No data".
+    pub budget_short: String,
     pub budget_note: Option<String>,
     pub latest: Option<LatestView>,
     pub chart_24h: Chart,
@@ -325,14 +327,13 @@ impl<'a> Views<'a> {
             maintenance_now: maint("in_progress"),
             maintenance_next: maint("scheduled"),
             recent,
-            probe_count: self.probes.len(),
         }
     }
 
     /// Every incident, newest first, by month of its start.
     pub fn history(&self) -> Vec<MonthIncidents> {
         let mut incidents: Vec<&IncidentView> = self.site.incidents.iter().collect();
-        incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        incidents.sort_by_key(|i| Reverse(i.started_at));
         let mut months: Vec<MonthIncidents> = Vec::new();
         for i in incidents {
             let label = i.started_at.format("%B %Y").to_string();
@@ -386,14 +387,15 @@ impl<'a> Views<'a> {
             .site
             .incidents
             .iter()
-            .filter(|i| i.probes.iter().any(|id| *id == p.id))
+            .filter(|i| i.probes.contains(&p.id))
             .collect();
-        incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        incidents.sort_by_key(|i| Reverse(i.started_at));
         ProbeDetail {
             row: self.row(p),
             kind: p.kind,
             target: p.target.clone(),
             windows,
+            budget_short: format::budget_short(p.slo_budget_left),
             budget_note,
             latest: p.latest.as_ref().map(|l| self.latest(l)),
             chart_24h: svg::last_24h(&p.recent, self.site.generated_at),
@@ -580,7 +582,7 @@ impl<'a> Views<'a> {
             .iter()
             .filter(|i| i.started_at.date_naive() == day)
             .collect();
-        incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        incidents.sort_by_key(|i| Reverse(i.started_at));
         DayIncidents {
             date: day.format("%-d %B %Y").to_string(),
             iso: day.format("%Y-%m-%d").to_string(),
