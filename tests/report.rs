@@ -63,11 +63,107 @@ fn report_counts_uptime_and_formats() {
         lines[1].starts_with("web,\"Web, \"\"main\"\"\",5,0,100.0000"),
         "{csv}"
     );
+    let records: Vec<Vec<String>> = lines.iter().map(|l| parse_csv_line(l)).collect();
+    let header = &records[0];
+    assert!(records.iter().all(|r| r.len() == header.len()), "{csv}");
+    let field = |row: usize, name: &str| {
+        let i = header.iter().position(|h| h == name).expect(name);
+        records[row][i].clone()
+    };
+    assert_eq!(field(1, "name"), "Web, \"main\"");
+    assert_eq!(
+        (field(2, "probe"), field(2, "down")),
+        ("db".into(), "5".into())
+    );
+    assert_eq!(field(2, "uptime_percent"), "0.0000");
 
     let table = report("table");
     assert!(table.starts_with("PROBE"));
-    assert!(
-        table.contains("db") && table.contains("exhausted"),
-        "{table}"
+    assert!(!table.contains('\u{1b}'), "plain text on a pipe: {table}");
+    let web_line = table
+        .lines()
+        .find(|l| l.starts_with("web "))
+        .expect("web row");
+    let db_line = table
+        .lines()
+        .find(|l| l.starts_with("db "))
+        .expect("db row");
+    assert!(web_line.contains("Web, \"main\"") && web_line.contains("100.000%"));
+    assert!(db_line.ends_with("exhausted"), "{table}");
+    // Aligned: every row's second column starts where the header's does.
+    let name_col = table.find("NAME").expect("NAME");
+    assert_eq!(web_line.find("Web"), Some(name_col));
+
+    // Days before --days are left out: a 1-day window has nothing for the 25th.
+    let one_day = outpost()
+        .arg("report")
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--db")
+        .arg(ws.db())
+        .args([
+            "--days",
+            "1",
+            "--format",
+            "json",
+            "--now",
+            "2026-11-24T23:00:00Z",
+        ])
+        .output()
+        .expect("report");
+    let doc: serde_json::Value = serde_json::from_slice(&one_day.stdout).expect("json");
+    assert_eq!(doc["probes"][0]["results"], 1);
+}
+
+#[test]
+fn a_missing_store_or_bad_config_is_an_error() {
+    let ws = Workspace::new();
+    ws.config("[[probe]]\nid = \"x\"\nurl = \"http://127.0.0.1:9/\"\n");
+    let missing = ws.path().join("nowhere.db");
+    let out = outpost()
+        .current_dir(ws.path())
+        .args(["report", "--db"])
+        .arg(&missing)
+        .output()
+        .expect("report");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    assert!(!missing.exists(), "a report never creates a store");
+
+    ws.config("[[probe]]\nid = 3\n");
+    let out = outpost()
+        .current_dir(ws.path())
+        .arg("report")
+        .output()
+        .expect("report");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// RFC 4180 fields of one line (no line breaks inside quotes here).
+fn parse_csv_line(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().expect("field").push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            (c, _) => fields.last_mut().expect("field").push(c),
+        }
+    }
+    assert!(!quoted, "unterminated quote in {line:?}");
+    fields
 }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Timelike, Utc};
 use outpost::model::{Outcome, Phases, ProbeId, ProbeResult};
 use outpost::rollup::summarize;
-use outpost::store::Store;
+use outpost::store::{Store, StoreError};
 
 /// xorshift64*: a seeded generator, so the data is the same every run.
 struct Rng(u64);
@@ -184,5 +184,137 @@ fn a_corrupt_histogram_is_an_error_not_a_panic() {
     let err = store
         .rollups("api", day.date_naive(), day.date_naive())
         .unwrap_err();
-    assert!(err.to_string().contains("rollups.latency"), "{err}");
+    assert!(
+        matches!(
+            err,
+            StoreError::BadValue {
+                column: "rollups.latency",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// A day written run by run (with a result stored twice and one in
+/// maintenance) equals the same day rebuilt at once from its raw results.
+#[test]
+fn rebuilding_a_day_equals_the_incremental_rollup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("o.db")).expect("open");
+    let mut rng = Rng(7);
+    let day = Utc
+        .with_ymd_and_hms(2026, 11, 3, 0, 0, 0)
+        .single()
+        .expect("date");
+    let outcomes = [Outcome::Up, Outcome::Up, Outcome::Degraded, Outcome::Down];
+    let all: Vec<ProbeResult> = (0..288)
+        .flat_map(|slot| {
+            let at = day + chrono::Duration::minutes(5 * slot);
+            let ms = rng.latency_ms();
+            let outcome = outcomes[(slot % 4) as usize];
+            [
+                result("eu", at, ms, outcome),
+                result("us", at, ms * 1.5, Outcome::Up),
+            ]
+        })
+        .collect();
+    let maint = |r: &ProbeResult| r.started_at.hour() == 3;
+    for run in all.chunks(2) {
+        store
+            .write(|w| {
+                w.insert_results(run)?;
+                w.update_rollups(run, &maint)
+            })
+            .expect("run");
+    }
+    // A shard holding results already stored: nothing changes.
+    store
+        .write(|w| {
+            w.insert_results(&all[100..110])?;
+            w.update_rollups(&all[100..110], &maint)
+        })
+        .expect("merge");
+    let d = day.date_naive();
+    let incremental = store.rollups("api", d, d).expect("rollups");
+    assert_eq!(incremental.len(), 2);
+    let eu = &incremental[0];
+    assert_eq!((eu.location.as_str(), eu.counts.runs), ("eu", 288));
+    assert_eq!(
+        (eu.counts.up, eu.counts.degraded, eu.counts.down),
+        (144, 72, 72)
+    );
+    assert_eq!((eu.counts.maintenance, eu.counts.maintenance_down), (12, 3));
+    assert_eq!(eu.latency.count(), 288);
+    let [_, connect, ..] = eu.phases.means();
+    assert!((connect.expect("connect mean") - 0.5).abs() < 1e-9);
+
+    let mut fresh = Store::open(&dir.path().join("fresh.db")).expect("open fresh");
+    fresh
+        .write(|w| {
+            w.insert_results(&all)?;
+            w.rebuild_rollup("api", "eu", d, &maint)?;
+            w.rebuild_rollup("api", "us", d, &maint)
+        })
+        .expect("rebuild");
+    assert_eq!(fresh.rollups("api", d, d).expect("rebuilt"), incremental);
+    store
+        .write(|w| w.rebuild_rollup("api", "eu", d, &maint))
+        .expect("rebuild in place");
+    assert_eq!(store.rollups("api", d, d).expect("again"), incremental);
+}
+
+/// Windows keep counting days whose raw results are pruned; the last 24 h
+/// come from raw results, oldest first.
+#[test]
+fn pruned_days_still_count_in_windows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("o.db")).expect("open");
+    let start = Utc
+        .with_ymd_and_hms(2026, 10, 1, 12, 0, 0)
+        .single()
+        .expect("date");
+    for day in 0..40 {
+        let at = start + chrono::Duration::days(day);
+        let outcome = if day % 10 == 0 {
+            Outcome::Down
+        } else {
+            Outcome::Up
+        };
+        let rs = vec![
+            result("eu", at, 30.0, outcome),
+            result("us", at, 60.0, Outcome::Up),
+        ];
+        store
+            .write(|w| {
+                w.insert_results(&rs)?;
+                w.update_rollups(&rs, &|_| false)?;
+                w.prune("api", at - chrono::Duration::days(7))
+            })
+            .expect("run");
+    }
+    // 40 days × 2 locations written, raw results of the last 7 days kept.
+    assert_eq!(store.count_results().expect("count"), 16);
+    let last = (start + chrono::Duration::days(39)).date_naive();
+    let first = start.date_naive();
+    let s = summarize(
+        &store.rollups("api", first, last).expect("rollups"),
+        first,
+        last,
+    );
+    assert_eq!((s.counts.runs, s.counts.down), (80, 4));
+    assert_eq!(s.uptime(), Some(100.0 * 76.0 / 80.0));
+    assert_eq!(s.latency.count(), 80);
+
+    let to = start + chrono::Duration::days(39) + chrono::Duration::minutes(1);
+    let recent = store
+        .results_between("api", to - chrono::Duration::hours(24), to)
+        .expect("raw");
+    let locations: Vec<&str> = recent.iter().map(|r| r.location.as_str()).collect();
+    assert_eq!(locations, ["eu", "us"]);
+    let older = store
+        .results_between("api", to - chrono::Duration::days(3), to)
+        .expect("raw");
+    assert_eq!(older.len(), 6);
+    assert!(older.windows(2).all(|w| w[0].started_at <= w[1].started_at));
 }

@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use chrono::{Duration, Utc};
+use owo_colors::OwoColorize;
 use serde::Serialize;
 
 use super::{CommandError, Exit};
@@ -30,6 +31,14 @@ pub struct Row {
 /// Print the report.
 pub fn report(args: &ReportArgs) -> Result<Exit, CommandError> {
     let cfg = config::load(&args.config.config).map_err(|e| CommandError::usage(e.to_string()))?;
+    // Opening creates a missing store; a report only reads, so a mistyped
+    // --db must not leave an empty store behind and print "no data".
+    if !args.db.exists() {
+        return Err(CommandError::store(format!(
+            "{}: no such store (`outpost run` creates it)",
+            args.db.display()
+        )));
+    }
     let store = Store::open(&args.db).map_err(|e| CommandError::store(e.to_string()))?;
     let now = args.now.unwrap_or_else(Utc::now);
     let to = now.date_naive();
@@ -116,61 +125,57 @@ fn csv(rows: &[Row]) -> String {
     out
 }
 
-fn table(rows: &[Row], days: u32, _color: bool) -> String {
+fn table(rows: &[Row], days: u32, color: bool) -> String {
+    const COLUMNS: usize = 9;
     let header = [
-        "PROBE",
-        "RESULTS",
-        "UPTIME",
-        "P50",
-        "P95",
-        "P99",
-        "SLO",
-        "BUDGET LEFT",
+        "PROBE", "NAME", "RESULTS", "DOWN", "UPTIME", "P50", "P95", "P99", "SLO",
     ];
-    let cells: Vec<[String; 8]> = rows
+    let ms = |v: Option<f64>| {
+        v.map(|v| format!("{v:.1} ms"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let cells: Vec<[String; COLUMNS]> = rows
         .iter()
         .map(|r| {
             [
                 r.probe.clone(),
+                r.name.clone(),
                 r.results.to_string(),
+                r.down.to_string(),
                 r.uptime
                     .map(|u| format!("{u:.3}%"))
                     .unwrap_or_else(|| "no data".into()),
-                opt(r.p50_ms, 1) + if r.p50_ms.is_some() { " ms" } else { "" },
-                opt(r.p95_ms, 1) + if r.p95_ms.is_some() { " ms" } else { "" },
-                opt(r.p99_ms, 1) + if r.p99_ms.is_some() { " ms" } else { "" },
+                ms(r.p50_ms),
+                ms(r.p95_ms),
+                ms(r.p99_ms),
                 format!("{}%", r.slo),
-                r.budget_left
-                    .map(|b| {
-                        if b < 0.0 {
-                            "exhausted".to_string()
-                        } else {
-                            format!("{:.0}%", b * 100.0)
-                        }
-                    })
-                    .unwrap_or_default(),
             ]
         })
         .collect();
+    let budgets: Vec<String> = rows.iter().map(|r| budget_word(r.budget_left)).collect();
     let mut widths = header.map(str::len);
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
     }
-    let line = |row: &[String]| {
-        row.iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
+    // Pad by visible width, then colour: escape codes take no columns.
+    let line = |row: &[String], budget: &str, left: Option<f64>| {
+        let mut s = String::new();
+        for (i, c) in row.iter().enumerate() {
+            s.push_str(c);
+            s.push_str(&" ".repeat(widths[i].saturating_sub(c.chars().count()) + 2));
+        }
+        match left {
+            Some(b) if color => s.push_str(&paint_budget(budget, b)),
+            _ => s.push_str(budget),
+        }
+        s.trim_end().to_string()
     };
-    let mut out = line(&header.map(String::from));
+    let mut out = line(&header.map(String::from), "BUDGET LEFT", None);
     out.push('\n');
-    for row in &cells {
-        out.push_str(&line(row));
+    for ((row, budget), r) in cells.iter().zip(&budgets).zip(rows) {
+        out.push_str(&line(row, budget, r.budget_left));
         out.push('\n');
     }
     out.push_str(&format!(
@@ -179,14 +184,63 @@ fn table(rows: &[Row], days: u32, _color: bool) -> String {
     out
 }
 
+/// The error budget left in words: a percentage, or "exhausted" when overspent.
+fn budget_word(left: Option<f64>) -> String {
+    match left {
+        None => "-".into(),
+        Some(b) if b < 0.0 => "exhausted".into(),
+        Some(b) => format!("{:.0}%", b * 100.0),
+    }
+}
+
+fn paint_budget(text: &str, left: f64) -> String {
+    if left < 0.0 {
+        text.red().bold().to_string()
+    } else if left < 0.25 {
+        text.yellow().to_string()
+    } else {
+        text.green().to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn csv_quotes_what_needs_it() {
+        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    fn row(probe: &str, budget_left: Option<f64>) -> Row {
+        Row {
+            probe: probe.into(),
+            name: format!("The {probe}"),
+            results: 10,
+            down: 1,
+            uptime: budget_left.map(|_| 90.0),
+            p50_ms: Some(12.34),
+            p95_ms: None,
+            p99_ms: None,
+            slo: 99.9,
+            budget_left,
+        }
+    }
+
+    #[test]
+    fn the_table_is_aligned_and_plain_off_a_terminal() {
+        let rows = [row("api", Some(-99.0)), row("longer-id", Some(0.5))];
+        let text = table(&rows, 30, false);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let col = |l: &str, word: &str| l.find(word).expect(word);
+        assert_eq!(col(lines[0], "NAME"), col(lines[1], "The api"));
+        assert_eq!(col(lines[0], "NAME"), col(lines[2], "The longer-id"));
+        assert!(lines[1].ends_with("exhausted") && lines[2].ends_with("50%"));
+        assert!(table(&rows, 30, true).contains('\u{1b}'));
+        assert!(table(&[row("new", None)], 30, false).contains("no data"));
     }
 }

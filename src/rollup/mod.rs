@@ -87,10 +87,12 @@ impl Summary {
         self.phases.merge(&r.phases);
     }
 
+    /// Percent of results outside maintenance that were not down.
     pub fn uptime(&self) -> Option<f64> {
         self.counts.uptime()
     }
 
+    /// Latency percentile (`q` in 0..=1) in ms from the merged histogram.
     pub fn percentile(&self, q: f64) -> Option<f64> {
         self.latency.percentile(q)
     }

@@ -36,7 +36,12 @@ fn day_bounds(day: NaiveDate) -> (i64, i64) {
 }
 
 impl Writer<'_> {
-    /// Recompute the rollup of `probe` at `location` on `day` from raw results.
+    /// Recompute the rollup of `probe` at `location` on `day` from its raw
+    /// results, replacing the stored one: idempotent, so results stored twice
+    /// or arriving late (a merged shard) are counted exactly once. A day whose
+    /// raw results are all pruned keeps its rollup. Not for a day that is only
+    /// partly pruned (it would forget the pruned part): a run touches only the
+    /// days of its own results, which retention (at least a day) has not reached.
     pub fn rebuild_rollup(
         &self,
         probe: &str,
@@ -135,7 +140,9 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Rebuild every (probe, location, day) that `results` touch.
+    /// Bring the rollups up to date with `results` (already inserted): every
+    /// (probe, location, day) they touch is rebuilt with [`Writer::rebuild_rollup`].
+    /// `in_maintenance` says which results fall in a maintenance window.
     pub fn update_rollups(
         &self,
         results: &[ProbeResult],
@@ -159,14 +166,18 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Delete raw results of `probe` older than `keep_after` (rollups stay).
-    pub fn prune(&self, probe: &str, keep_after: DateTime<Utc>) -> Result<usize, StoreError> {
-        self.tx
+    /// Delete raw results of `probe` that started before `keep_after`, and
+    /// say how many; rollups stay. Call it after [`Writer::update_rollups`] in
+    /// the same transaction, so every pruned result is already counted.
+    pub fn prune(&self, probe: &str, keep_after: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n = self
+            .tx
             .execute(
                 "DELETE FROM results WHERE probe = ?1 AND started_at < ?2",
                 params![probe, ms(keep_after)],
             )
-            .map_err(self.err("pruning old results"))
+            .map_err(self.err("pruning old results"))?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 }
 
@@ -239,7 +250,13 @@ impl Store {
                     latency: Histogram::decode(&latency)
                         .map_err(|e| bad("rollups.latency", e.to_string()))?,
                     phases: PhaseSums {
-                        sums: p.map(|(s, n)| (s, u64::try_from(n).unwrap_or(0))),
+                        sums: [
+                            (p[0].0, count(p[0].1, "rollups.dns_n")?),
+                            (p[1].0, count(p[1].1, "rollups.connect_n")?),
+                            (p[2].0, count(p[2].1, "rollups.tls_n")?),
+                            (p[3].0, count(p[3].1, "rollups.ttfb_n")?),
+                            (p[4].0, count(p[4].1, "rollups.transfer_n")?),
+                        ],
                     },
                 })
             })
