@@ -30,6 +30,20 @@ pub enum Command {
     Render(RenderArgs),
     /// Uptime, latency percentiles and SLO budget per probe.
     Report(ReportArgs),
+    /// Fold shards from other locations into one store (idempotent).
+    Merge(MergeArgs),
+    /// A self-contained status page: local endpoints, 90 days of simulated history.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The output folder.
+    #[arg(long, default_value = "public")]
+    pub out: PathBuf,
+    /// Keep the demo's store at this new file (default: a temporary file, removed at exit).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +60,27 @@ pub struct RenderArgs {
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
     /// Render as of this RFC 3339 instant (tests, replays).
+    #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Stores written by `outpost run` at other locations; read, never changed.
+    #[arg(required = true, value_name = "SHARD.db")]
+    pub shards: Vec<PathBuf>,
+    /// The store to merge into (created if missing).
+    #[arg(long, value_name = "outpost.db")]
+    pub into: PathBuf,
+    /// The config, for states, quorum, incidents, alerts, maintenance and
+    /// retention [default: probes.toml; without it only results, rollups and
+    /// location states are merged].
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Queue and send no notification for state changes the merge finds.
+    #[arg(long)]
+    pub no_alert: bool,
+    /// Merge as of this RFC 3339 instant (tests, replays).
     #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -20,6 +20,14 @@ fn main() -> ExitCode {
             Ok(rt) => rt.block_on(commands::run::run(args)),
             Err(e) => Err(e),
         },
+        Command::Demo(args) => match runtime() {
+            Ok(rt) => rt.block_on(commands::demo::demo(args)),
+            Err(e) => Err(e),
+        },
+        Command::Merge(args) => match runtime() {
+            Ok(rt) => rt.block_on(commands::merge::merge(args)),
+            Err(e) => Err(e),
+        },
         Command::Alert(AlertCommand::Test(args)) => match runtime() {
             Ok(rt) => rt.block_on(commands::alert_test::alert_test(args)),
             Err(e) => Err(e),

@@ -2,7 +2,9 @@
 
 pub mod alert_test;
 pub mod check;
+pub mod demo;
 pub mod init;
+pub mod merge;
 pub mod render;
 pub mod report;
 pub mod run;

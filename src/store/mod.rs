@@ -9,6 +9,7 @@
 mod error;
 mod guard;
 pub mod incidents;
+pub mod merge;
 pub mod migrations;
 pub mod outbox;
 mod results;

@@ -1,0 +1,237 @@
+//! `outpost merge SHARD.db... --into outpost.db`: fold the stores written at
+//! several locations into one, in one transaction, idempotently (SPEC §2, §6, §9).
+//!
+//! Results and rollups always merge. With a config, the merged results then
+//! step the target's state machines exactly as a run would (`evaluate`): the
+//! quorum sees every location, incidents open and resolve in the merged store,
+//! and notifications are queued and sent from here, the one place that sees
+//! all locations. Shard incidents, probe states and outboxes are never copied:
+//! each shard saw only its own location, so its incidents ignore the quorum.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::{CommandError, Exit};
+use crate::alert::outbox::{DeliveryReport, deliver_pending};
+use crate::cli::MergeArgs;
+use crate::clock::Clock;
+use crate::config::{self, Config};
+use crate::evaluate::{Evaluation, evaluate};
+use crate::model::ProbeResult;
+use crate::store::Store;
+use crate::store::merge::RollupsMerged;
+
+/// The config `merge` reads when `-c` is not given.
+const DEFAULT_CONFIG: &str = "probes.toml";
+
+/// What one shard brought.
+struct ShardLine {
+    path: PathBuf,
+    added: usize,
+    already_present: u64,
+    expired: u64,
+}
+
+/// What the merge transaction did.
+struct Merged {
+    shards: Vec<ShardLine>,
+    rollups: RollupsMerged,
+    /// Present when a config was loaded and states were evaluated.
+    evaluation: Option<Evaluation>,
+    /// Location machines copied from shards (only without a config).
+    states_copied: u64,
+    pruned: u64,
+}
+
+/// Merge the shards into the target store and print a summary.
+pub async fn merge(args: &MergeArgs) -> Result<Exit, CommandError> {
+    let cfg = load_config(args.config.as_deref())?;
+    refuse_target_as_shard(&args.shards, &args.into)?;
+
+    // Every shard is checked before the target is opened: a refused shard
+    // leaves the target exactly as it was (not even created).
+    let shards = args
+        .shards
+        .iter()
+        .map(|p| Store::open_read_only(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CommandError::store(e.to_string()))?;
+    let mut store = Store::open(&args.into).map_err(|e| CommandError::store(e.to_string()))?;
+
+    let clock = match args.now {
+        Some(t) => Clock::starting_at(t),
+        None => Clock::system(),
+    };
+    let now = clock.now();
+    let alerts = !args.no_alert;
+    let merged = store
+        .write(|w| {
+            let keep = |probe: &str, at: DateTime<Utc>| keep(cfg.as_ref(), probe, at, now);
+            let mut lines = Vec::new();
+            let mut added: Vec<ProbeResult> = Vec::new();
+            for shard in &shards {
+                let m = w.merge_results(shard, &keep)?;
+                lines.push(ShardLine {
+                    path: shard.path().to_path_buf(),
+                    added: m.added.len(),
+                    already_present: m.already_present,
+                    expired: m.expired,
+                });
+                added.extend(m.added);
+            }
+            let in_maintenance = |r: &ProbeResult| {
+                cfg.as_ref().is_some_and(|c| {
+                    c.maintenance
+                        .iter()
+                        .any(|m| m.covers(&r.probe, r.started_at))
+                })
+            };
+            let rollups = w.merge_rollups(&shards, &added, &in_maintenance)?;
+            let (evaluation, states_copied) = match &cfg {
+                Some(cfg) => (Some(evaluate(w, cfg, &added, now, alerts)?), 0),
+                None => (None, w.merge_location_states(&shards)?),
+            };
+            let mut pruned = 0;
+            for spec in cfg.iter().flat_map(|c| &c.probes) {
+                let days = chrono::Duration::days(i64::from(spec.retention_days));
+                pruned += w.prune(&spec.id.0, now - days)?;
+            }
+            Ok(Merged {
+                shards: lines,
+                rollups,
+                evaluation,
+                states_copied,
+                pruned,
+            })
+        })
+        .map_err(|e| CommandError::store(e.to_string()))?;
+    for c in merged.evaluation.iter().flat_map(|e| &e.changes) {
+        tracing::info!(probe = %c.probe, from = %c.from, to = %c.to, "state changed");
+    }
+
+    let delivery = match &cfg {
+        Some(cfg) if alerts => deliver_pending(&store, cfg, &clock)
+            .await
+            .map_err(|e| CommandError::store(e.to_string()))?,
+        _ => DeliveryReport::default(),
+    };
+
+    let text = summary(&merged, &delivery, &args.into);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    Ok(Exit::Ok)
+}
+
+/// The config: `-c FILE` must load (exit 2 otherwise); the default
+/// `probes.toml` is optional, and without it states are not evaluated.
+fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, CommandError> {
+    if let Some(path) = explicit {
+        return config::load(path)
+            .map(Some)
+            .map_err(|e| CommandError::usage(e.to_string()));
+    }
+    match config::load(Path::new(DEFAULT_CONFIG)) {
+        Ok(cfg) => Ok(Some(cfg)),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "no usable config: merging results, rollups and location states only; \
+                 probe states, incidents and alerts are not updated (pass -c probes.toml)"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Merging a store into itself would read and write one file through two
+/// connections; it is always a typo.
+fn refuse_target_as_shard(shards: &[PathBuf], into: &Path) -> Result<(), CommandError> {
+    let Ok(target) = std::fs::canonicalize(into) else {
+        return Ok(()); // not there yet: no shard can be it
+    };
+    for shard in shards {
+        if std::fs::canonicalize(shard).is_ok_and(|s| s == target) {
+            return Err(CommandError::usage(format!(
+                "{} is both a shard and --into; merge into another file",
+                shard.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a result is young enough to keep: results retention would prune at
+/// once are not merged. Without a config, or for a probe it does not name,
+/// every result is kept.
+fn keep(cfg: Option<&Config>, probe: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let spec = cfg.and_then(|c| c.probes.iter().find(|s| s.id.0 == probe));
+    spec.is_none_or(|s| at >= now - chrono::Duration::days(i64::from(s.retention_days)))
+}
+
+fn summary(m: &Merged, delivery: &DeliveryReport, into: &Path) -> String {
+    let mut s = String::new();
+    let mut added = 0;
+    let mut present = 0;
+    let mut expired = 0;
+    for line in &m.shards {
+        s.push_str(&format!(
+            "{}: {} results added, {} already present",
+            line.path.display(),
+            line.added,
+            line.already_present
+        ));
+        if line.expired > 0 {
+            s.push_str(&format!(", {} past retention left out", line.expired));
+        }
+        s.push('\n');
+        added += line.added;
+        present += line.already_present;
+        expired += line.expired;
+    }
+    s.push_str(&format!(
+        "merged {} shard{} into {}: {added} results added, {present} already present, \
+         {} rollup days rebuilt, {} rollup days copied",
+        m.shards.len(),
+        if m.shards.len() == 1 { "" } else { "s" },
+        into.display(),
+        m.rollups.rebuilt,
+        m.rollups.copied,
+    ));
+    if expired > 0 {
+        s.push_str(&format!(", {expired} past retention left out"));
+    }
+    if m.pruned > 0 {
+        s.push_str(&format!(", {} pruned", m.pruned));
+    }
+    s.push('\n');
+    match &m.evaluation {
+        Some(e) => {
+            s.push_str(&format!(
+                "states: {} probes evaluated, {} changed, {} notifications queued\n",
+                e.states.len(),
+                e.changes.len(),
+                e.queued
+            ));
+            for c in &e.changes {
+                s.push_str(&format!("  {}: {} -> {}\n", c.probe, c.from, c.to));
+            }
+        }
+        None => s.push_str(&format!(
+            "states: not evaluated (no config); {} location states copied\n",
+            m.states_copied
+        )),
+    }
+    if delivery.delivered + delivery.pending + delivery.failed > 0 {
+        s.push_str(&format!(
+            "notifications: {} delivered, {} pending, {} failed\n",
+            delivery.delivered, delivery.pending, delivery.failed
+        ));
+    }
+    for e in &delivery.errors {
+        s.push_str(&format!("  {e}\n"));
+    }
+    s
+}
