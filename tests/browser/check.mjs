@@ -1,0 +1,457 @@
+// Checks a rendered Outpost site in headless Chromium (SPEC §7). Driven by
+// tests/browser.rs; also usable by hand:
+//
+//   node tests/browser/check.mjs public/ [--screenshots DIR] [--name NAME]
+//
+// The site is served by a tiny static server on 127.0.0.1 under a sub-path
+// (/site/), as GitHub Pages serves a project site, so a link or asset written
+// with an absolute path fails. What the page should show is read from the
+// site's own api/v2/components.json, so any site can be checked.
+//
+// Exit 0 when every check holds; 1 with a list of failures otherwise.
+// Environment: OUTPOST_CHROMIUM (default /usr/bin/chromium).
+
+import { createServer } from 'node:http';
+import { readFile, stat, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+
+const PREFIX = '/site/';
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 812 };
+const BANNERS = [
+  'All systems operational',
+  'Degraded performance',
+  'Partial outage',
+  'Major outage',
+  'Under maintenance',
+];
+// Statuspage component status -> the word a row must show.
+const WORDS = {
+  operational: 'Operational',
+  degraded_performance: 'Degraded',
+  major_outage: 'Down',
+  under_maintenance: 'Maintenance',
+};
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*';
+const DATE = new RegExp(
+  `\\d{4}-\\d{2}-\\d{2}|\\b\\d{1,2} ${MONTH} \\d{4}|\\b${MONTH} \\d{1,2},? \\d{4}`,
+);
+
+function parseArgs(argv) {
+  const args = { dir: null, screenshots: null, name: 'site' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--screenshots') args.screenshots = argv[++i];
+    else if (a === '--name') args.name = argv[++i];
+    else if (!args.dir) args.dir = a;
+    else throw new Error(`unexpected argument ${a}`);
+  }
+  if (!args.dir) {
+    throw new Error('usage: check.mjs SITE_DIR [--screenshots DIR] [--name NAME]');
+  }
+  args.dir = path.resolve(args.dir);
+  return args;
+}
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.atom': 'application/atom+xml',
+  '.rss': 'application/rss+xml',
+  '.xml': 'application/xml',
+  '.prom': 'text/plain; version=0.0.4',
+  '.ico': 'image/x-icon',
+};
+
+// Serve `dir` under PREFIX on 127.0.0.1; resolves to the base URL.
+function serve(dir) {
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    let rel = decodeURIComponent(url.pathname);
+    if (!rel.startsWith(PREFIX)) {
+      res.writeHead(404).end('outside the site');
+      return;
+    }
+    rel = rel.slice(PREFIX.length) || 'index.html';
+    const file = path.resolve(dir, rel);
+    if (!file.startsWith(dir + path.sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const s = await stat(file);
+      const target = s.isDirectory() ? path.join(file, 'index.html') : file;
+      const body = await readFile(target);
+      const type = TYPES[path.extname(target)] ?? 'application/octet-stream';
+      res.writeHead(200, { 'content-type': type }).end(body);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolve({ server, base: `http://127.0.0.1:${port}${PREFIX}` });
+    });
+  });
+}
+
+const failures = [];
+function fail(where, what) {
+  failures.push(`${where}: ${what}`);
+}
+function note(line) {
+  console.log(line);
+}
+
+// A page that records console errors, failed requests and requests to any
+// other origin (those are blocked).
+async function watchedPage(context, origin) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (new URL(url).origin !== origin) {
+      problems.push(`request to another host: ${url}`);
+      return route.abort('blockedbyclient');
+    }
+    return route.continue();
+  });
+  return { page, problems };
+}
+
+async function open(context, origin, url) {
+  const w = await watchedPage(context, origin);
+  await w.page.goto(url, { waitUntil: 'load' });
+  // The page needs no JavaScript and must run none.
+  const live = await w.page.evaluate(() => ({
+    scripts: document.scripts.length,
+    handlers: [...document.querySelectorAll('*')].flatMap((e) =>
+      [...e.attributes].filter((a) => a.name.startsWith('on')).map((a) => `${e.tagName.toLowerCase()}[${a.name}]`),
+    ),
+  }));
+  if (live.scripts) w.problems.push(`${live.scripts} <script> element(s)`);
+  for (const h of live.handlers) w.problems.push(`event handler attribute ${h}`);
+  return w;
+}
+
+const checkedLinks = new Map();
+
+// Every link of the open page that stays on the site leads to a file that
+// exists (fragments aside); links to other hosts are not followed.
+async function links(where, page, origin) {
+  const hrefs = await page.evaluate(() => [...document.querySelectorAll('a[href], link[href]')].map((a) => a.href));
+  for (const href of hrefs) {
+    const url = new URL(href);
+    url.hash = '';
+    if (url.origin !== origin) continue;
+    const key = url.toString();
+    if (!checkedLinks.has(key)) {
+      const res = await fetch(key);
+      checkedLinks.set(key, res.status);
+    }
+    if (checkedLinks.get(key) !== 200) fail(where, `broken link ${href} (HTTP ${checkedLinks.get(key)})`);
+  }
+}
+
+// Report what a page did wrong while loading, then close it.
+async function done(where, w) {
+  // Late events (a failed image after load) still count.
+  await w.page.waitForTimeout(50);
+  for (const p of w.problems) fail(where, p);
+  await w.page.close();
+}
+
+// axe-core on the open page; fails on serious or critical violations.
+async function axe(where, page) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => ({
+        target: n.target.join(' '),
+        summary: n.failureSummary,
+      })),
+      count: v.nodes.length,
+    }));
+  });
+  for (const v of result) {
+    const line = `axe ${v.impact} ${v.id} (${v.help}) on ${v.count} element(s)`;
+    const detail = v.nodes.map((n) => `\n      ${n.target}\n        ${n.summary?.replaceAll('\n', '\n        ')}`).join('');
+    if (v.impact === 'serious' || v.impact === 'critical') fail(where, line + detail);
+    else note(`  note: ${where}: ${line}`);
+  }
+}
+
+async function noHorizontalScroll(where, page) {
+  const m = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  if (m.scroll > m.client) {
+    const wide = await page.evaluate(() => {
+      const w = document.documentElement.clientWidth;
+      return [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > w + 0.5)
+        .slice(0, 5)
+        .map((e) => `${e.tagName.toLowerCase()}${e.className ? '.' + String(e.className).split(' ').join('.') : ''} (right edge ${Math.round(e.getBoundingClientRect().right)}px)`);
+    });
+    fail(where, `horizontal scroll: scrollWidth ${m.scroll} > clientWidth ${m.client}; wide: ${wide.join(', ') || '(a pseudo-element)'}`);
+  }
+}
+
+// The probe rows of the index: for each probe link in main, its list item.
+async function rows(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const a of document.querySelectorAll('main a[href^="probe/"]')) {
+      const li = a.closest('li');
+      if (!li || out.some((r) => r.href === a.getAttribute('href'))) continue;
+      const bars = [...li.querySelectorAll('ol > li')];
+      out.push({
+        name: a.innerText.trim(),
+        href: a.getAttribute('href'),
+        text: li.innerText,
+        bars: bars.length,
+        unfocusable: bars.filter((b) => b.tabIndex < 0).length,
+      });
+    }
+    return out;
+  });
+}
+
+async function checkIndex(context, origin, base, components, summary) {
+  const where = 'index.html';
+  const w = await open(context, origin, base + 'index.html');
+  const { page } = w;
+  // (2) the banner (the page's first h2) and every probe row
+  const heading = (await page.locator('main h2').first().innerText()).trim();
+  const banner = BANNERS.find((b) => heading.toLowerCase() === b.toLowerCase());
+  if (!banner) fail(where, `the first heading is not an overall banner (one of ${BANNERS.join(', ')}): ${JSON.stringify(heading)}`);
+  else note(`  banner: ${heading} (summary.json: ${summary.status?.description})`);
+
+  const found = await rows(page);
+  const probes = components.filter((c) => !c.group);
+  for (const c of probes) {
+    const row = found.find((r) => r.name === c.name);
+    if (!row) {
+      fail(where, `no row for probe "${c.name}"`);
+      continue;
+    }
+    // (3) state in words, not only colour
+    const word = WORDS[c.status];
+    if (word && !new RegExp(`\\b${word}\\b`).test(row.text)) {
+      fail(where, `row "${c.name}" (${c.status}) does not say "${word}" in text: ${JSON.stringify(row.text.slice(0, 200))}`);
+    }
+    if (row.bars === 0) fail(where, `row "${c.name}" has no day bars`);
+    if (row.unfocusable > 0) fail(where, `row "${c.name}": ${row.unfocusable} day bar(s) not keyboard-focusable`);
+  }
+  note(`  ${found.length} probe rows for ${probes.length} components; states: ${probes.map((c) => `${c.name}=${c.status}`).join(', ')}`);
+
+  // (4) Tab reaches a day bar; its accessible name and tooltip carry a date.
+  let bar = null;
+  for (let i = 0; i < 300 && !bar; i++) {
+    await page.keyboard.press('Tab');
+    bar = await page.evaluate(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return null;
+      const list = e.parentElement;
+      if (e.tagName !== 'LI' || !list || list.tagName !== 'OL' || !list.closest('main')) return null;
+      const after = getComputedStyle(e, '::after').content;
+      return {
+        label: e.getAttribute('aria-label'),
+        title: e.getAttribute('title'),
+        tooltip: after && after !== 'none' && after !== 'normal' ? after : null,
+        tabs: 0,
+      };
+    });
+    if (bar) bar.tabs = i + 1;
+  }
+  if (!bar) {
+    fail(where, 'pressing Tab 300 times never focused a day bar');
+  } else {
+    const snapshot = await page.locator(':focus').ariaSnapshot();
+    note(`  Tab x${bar.tabs} focused a day bar: ${snapshot.replaceAll('\n', ' ')}`);
+    if (!DATE.test(snapshot)) fail(where, `focused day bar has no date in its accessible name: ${snapshot}`);
+    const tip = bar.tooltip ?? bar.title;
+    if (!tip || !DATE.test(tip)) fail(where, `focused day bar shows no tooltip with a date (::after content ${bar.tooltip}, title ${bar.title})`);
+  }
+
+  await links(where, page, origin);
+
+  // (6) axe, light then dark
+  await axe(`${where} (light)`, page);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await axe(`${where} (dark)`, page);
+  await done(where, w);
+  return found;
+}
+
+async function checkPage(context, origin, base, rel) {
+  const w = await open(context, origin, base + rel);
+  const title = await w.page.title();
+  if (!title.trim()) fail(rel, 'empty <title>');
+  await links(rel, w.page, origin);
+  await axe(`${rel} (light)`, w.page);
+  await w.page.emulateMedia({ colorScheme: 'dark' });
+  await axe(`${rel} (dark)`, w.page);
+  await done(rel, w);
+}
+
+// (5) at 375 px nothing scrolls sideways, also with a tooltip open.
+async function checkPhone(browser, origin, base, pages) {
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  for (const rel of pages) {
+    const where = `${rel} at ${PHONE.width}px`;
+    const w = await open(context, origin, base + rel);
+    await noHorizontalScroll(where, w.page);
+    if (rel === 'index.html') {
+      const bars = w.page.locator('main ol > li:visible');
+      const n = await bars.count();
+      for (const i of n ? [0, n - 1] : []) {
+        await bars.nth(i).focus();
+        await noHorizontalScroll(`${where}, bar ${i + 1} of ${n} focused`, w.page);
+      }
+      await w.page.evaluate(() => document.activeElement?.blur());
+    }
+    await done(where, w);
+  }
+  await context.close();
+}
+
+// (7) screenshots: desktop and phone, light and dark.
+async function screenshots(browser, origin, base, dir, name) {
+  await mkdir(dir, { recursive: true });
+  const shots = [
+    ['desktop', { viewport: DESKTOP, deviceScaleFactor: 1 }],
+    ['phone', { viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true }],
+  ];
+  const written = [];
+  for (const [kind, options] of shots) {
+    for (const scheme of ['light', 'dark']) {
+      const context = await browser.newContext({ ...options, colorScheme: scheme });
+      const w = await open(context, origin, base + 'index.html');
+      const suffix = scheme === 'light' ? '' : '-dark';
+      const first = path.join(dir, `${name}-${kind}${suffix}.png`);
+      const full = path.join(dir, `${name}-${kind}${suffix}-full.png`);
+      await w.page.screenshot({ path: first });
+      await w.page.screenshot({ path: full, fullPage: true });
+      written.push(first, full);
+      if (scheme === 'light') {
+        // For the README. Desktop: from the top to the end of the probe
+        // groups, without the long list of past incidents. Phone: the day
+        // bars of the first groups, from the key above them.
+        const readme = path.join(dir, `${name}-readme-${kind}.png`);
+        const box = await w.page.evaluate((phone) => {
+          const groups = [...new Set([...document.querySelectorAll('main ol > li[tabindex]')]
+            .map((li) => li.closest('section'))
+            .filter(Boolean))];
+          const y = (e, edge) => (e ? e.getBoundingClientRect()[edge] + window.scrollY : null);
+          if (!groups.length) return { top: 0, bottom: 900 };
+          if (!phone) return { top: 0, bottom: y(groups[groups.length - 1], 'bottom') + 16 };
+          const key = document.querySelector('main .key') ?? groups[0];
+          return { top: Math.max(0, y(key, 'top') - 16), bottom: y(groups[Math.min(1, groups.length - 1)], 'bottom') + 16 };
+        }, kind === 'phone');
+        const height = Math.min(Math.ceil(box.bottom - box.top), kind === 'phone' ? 1400 : 2600);
+        await w.page.screenshot({
+          path: readme,
+          fullPage: true,
+          clip: { x: 0, y: Math.floor(box.top), width: options.viewport.width, height },
+        });
+        written.push(readme);
+      }
+      await done(`screenshot ${kind} ${scheme}`, w);
+      await context.close();
+    }
+  }
+  note(`  screenshots: ${written.map((f) => path.basename(f)).join(', ')} in ${dir}`);
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  for (const f of ['index.html', 'history.html', 'api/v2/components.json', 'api/v2/summary.json']) {
+    if (!existsSync(path.join(args.dir, f))) throw new Error(`${args.dir} has no ${f}`);
+  }
+  const components = JSON.parse(await readFile(path.join(args.dir, 'api/v2/components.json'), 'utf8')).components;
+  const summary = JSON.parse(await readFile(path.join(args.dir, 'api/v2/summary.json'), 'utf8'));
+  const { server, base } = await serve(args.dir);
+  const origin = new URL(base).origin;
+  note(`checking ${args.dir} at ${base}`);
+
+  // Playwright gives the browser a fresh temporary --user-data-dir.
+  const browser = await chromium.launch({
+    executablePath: process.env.OUTPOST_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    chromiumSandbox: false,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  });
+  try {
+    const desktop = await browser.newContext({ viewport: DESKTOP });
+    // (1)-(4) and (6) on the index.
+    const found = await checkIndex(desktop, origin, base, components, summary);
+
+    // A probe page for each distinct state, the down one first; then history.
+    const order = ['major_outage', 'partial_outage', 'degraded_performance', 'operational'];
+    const picks = [];
+    for (const status of order) {
+      const c = components.find((x) => !x.group && x.status === status);
+      const row = c && found.find((r) => r.name === c.name);
+      if (row && !picks.includes(row.href)) picks.push(row.href);
+    }
+    if (!picks.length && found.length) picks.push(found[0].href);
+    if (!picks.length) fail('index.html', 'no probe page linked');
+    for (const rel of [...picks.slice(0, 3), 'history.html']) {
+      await checkPage(desktop, origin, base, rel);
+    }
+    await desktop.close();
+
+    // (5) and (7).
+    await checkPhone(browser, origin, base, ['index.html', picks[0] ?? 'index.html', 'history.html']);
+    if (args.screenshots) await screenshots(browser, origin, base, path.resolve(args.screenshots), args.name);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+
+  if (failures.length) {
+    console.log(`\n${failures.length} check(s) failed:`);
+    for (const f of failures) console.log(`- ${f}`);
+    process.exit(1);
+  }
+  console.log('all browser checks passed');
+}
+
+main().catch((e) => {
+  console.error(e?.stack ?? String(e));
+  process.exit(2);
+});
