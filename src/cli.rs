@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Probe every target once, store the results and report.
     Run(RunArgs),
+    /// Long-running: probe each target on its own interval until stopped.
+    Watch(WatchArgs),
     /// Validate the config (syntax, env vars, references) without probing.
     Check(CheckArgs),
     /// Scaffold probes.toml and, with --github, the status workflow.
@@ -181,7 +183,48 @@ pub struct RunArgs {
     /// Templates overriding the built-in ones (with --render).
     #[arg(long, value_name = "DIR", requires = "render")]
     pub templates: Option<PathBuf>,
+    /// Probe rounds in this process, each stored, evaluated, alerted and
+    /// rendered like a run of its own (with --every).
+    #[arg(long, value_name = "N", requires = "every",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub repeat: Option<u32>,
+    /// Time from one round's start to the next's with --repeat, e.g. "1m":
+    /// `--repeat 5 --every 1m` gives one-minute resolution in a 5-minute cron job.
+    #[arg(long, value_name = "DURATION", requires = "repeat",
+          value_parser = crate::config::parse_duration)]
+    pub every: Option<std::time::Duration>,
     /// Pretend the run starts at this RFC 3339 instant (tests, replays).
+    #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The SQLite store.
+    #[arg(long, default_value = "outpost.db")]
+    pub db: PathBuf,
+    /// Where this process probes from (default: the host name).
+    #[arg(long, env = "OUTPOST_LOCATION")]
+    pub location: Option<String>,
+    /// Probes in flight at once, across all hosts (at most 4 per host).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+    /// Queue and send no notification.
+    #[arg(long)]
+    pub no_alert: bool,
+    /// Keep the status site in DIR up to date.
+    #[arg(long, value_name = "DIR")]
+    pub render: Option<PathBuf>,
+    /// Templates overriding the built-in ones (with --render).
+    #[arg(long, value_name = "DIR", requires = "render")]
+    pub templates: Option<PathBuf>,
+    /// Render at most this often, and only when new results came in.
+    #[arg(long, value_name = "DURATION", default_value = "30s", requires = "render",
+          value_parser = crate::config::parse_duration)]
+    pub render_every: std::time::Duration,
+    /// Pretend the watch starts at this RFC 3339 instant (tests, replays).
     #[arg(long, env = "OUTPOST_NOW", hide = true, value_parser = parse_instant)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -20,4 +20,6 @@ pub mod redact;
 pub mod render;
 pub mod report;
 pub mod rollup;
+pub mod schedule;
+pub mod shutdown;
 pub mod store;

@@ -20,6 +20,10 @@ fn main() -> ExitCode {
             Ok(rt) => rt.block_on(commands::run::run(args)),
             Err(e) => Err(e),
         },
+        Command::Watch(args) => match runtime() {
+            Ok(rt) => rt.block_on(commands::watch::watch(args)),
+            Err(e) => Err(e),
+        },
         Command::Demo(args) => match runtime() {
             Ok(rt) => rt.block_on(commands::demo::demo(args)),
             Err(e) => Err(e),

@@ -8,6 +8,7 @@ pub mod merge;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod watch;
 
 /// Documented exit codes (SPEC §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,9 @@
-//! `outpost run`: probe, store, report, exit code.
+//! `outpost run`: probe, store, report, exit code; with `--repeat N --every D`,
+//! N such rounds on a fixed beat in one process. The round itself ([`Runner`])
+//! is shared with `watch`.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,137 +15,285 @@ use crate::cli::{FailOn, Format, RunArgs};
 use crate::clock::Clock;
 use crate::config::{self, Config, ProbeSpec};
 use crate::engine::{self, RunOptions};
-use crate::evaluate::evaluate;
+use crate::evaluate::{Evaluation, evaluate};
 use crate::model::{Outcome, ProbeResult};
 use crate::probe::ProbeContext;
 use crate::report::{self, RunReport};
-use crate::store::Store;
+use crate::schedule::{Slots, Start};
+use crate::shutdown::Shutdown;
+use crate::store::{Store, StoreError};
 
 /// Progress appears only when a run on a terminal takes longer than this.
 const PROGRESS_AFTER: Duration = Duration::from_secs(1);
 
-/// Run every selected probe once.
+/// Run every selected probe once, or `--repeat` times on the `--every` beat.
 pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
+    // First: a signal from here on lets the round in flight finish and be stored.
+    let shutdown = Shutdown::listen();
     let cfg = config::load(&args.config.config).map_err(|e| CommandError::usage(e.to_string()))?;
     let specs = select(&cfg, &args.only)?;
-    let location = args.location.clone().unwrap_or_else(default_location);
+    let rounds = args.repeat.unwrap_or(1);
+    let every = match (rounds, args.every) {
+        (1, every) => every.unwrap_or_default(),
+        (_, Some(every)) => every,
+        (_, None) => return Err(CommandError::usage("--repeat needs --every DURATION")),
+    };
 
     // Open the store before probing: a store we cannot use fails the run at once
     // rather than after minutes of probing.
-    let mut store = Store::open(&args.db).map_err(|e| CommandError::store(e.to_string()))?;
+    let store = open_store(&args.db)?;
+    let options = run_options(args.location.clone(), args.concurrency, args.now);
+    let site = args.render.clone().map(|out| Site {
+        out,
+        templates: args.templates.clone(),
+    });
+    let mut runner = Runner::new(cfg, store, options, !args.no_alert, site);
 
-    let clock = match args.now {
-        Some(t) => Clock::starting_at(t),
-        None => Clock::system(),
-    };
-    let started_at = clock.now();
-    let ctx = ProbeContext::new();
-    let bar = progress_bar(specs.len());
-    let concurrency = crate::fd_limit::fit_concurrency(args.concurrency as usize);
-    if concurrency < args.concurrency as usize {
+    let slots = Slots::new(std::time::Instant::now(), every);
+    let mut exit = Exit::Ok;
+    for k in 0..rounds {
+        if k > 0 {
+            match slots.start_of(k, std::time::Instant::now()) {
+                Start::At(at) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at.into()) => {}
+                        _ = shutdown.requested() => {}
+                    }
+                }
+                Start::Late(by) => tracing::warn!(
+                    round = k + 1,
+                    late_ms = by.as_millis() as u64,
+                    every = %humantime::format_duration(every),
+                    "the previous round overran its slot; starting the next one now"
+                ),
+            }
+        }
+        if shutdown.is_requested() {
+            tracing::info!(rounds_done = k, "stopping before the next round");
+            break;
+        }
+        let report = runner.run_round(&specs).await?;
+        if k > 0 && matches!(args.format, Format::Table | Format::Github) {
+            // A blank line between the rounds' tables.
+            let _ = writeln!(std::io::stdout());
+        }
+        print_report(&report, &specs, args);
+        if exit_for(&report.results, args.fail_on) == Exit::Failing {
+            exit = Exit::Failing;
+        }
+    }
+    Ok(exit)
+}
+
+/// Open (creating if needed) the store, as a command error.
+pub fn open_store(path: &Path) -> Result<Store, CommandError> {
+    Store::open(path).map_err(|e| CommandError::store(e.to_string()))
+}
+
+/// How probes run: the concurrency bound (lowered to fit the open-file limit),
+/// the location (default: the host name), the clock (`--now` or the system's).
+pub fn run_options(
+    location: Option<String>,
+    concurrency: u32,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> RunOptions {
+    let fitted = crate::fd_limit::fit_concurrency(concurrency as usize);
+    if fitted < concurrency as usize {
         tracing::warn!(
-            wanted = args.concurrency,
-            concurrency,
+            wanted = concurrency,
+            concurrency = fitted,
             "concurrency lowered to fit the open-file limit (ulimit -n)"
         );
     }
-    let options = RunOptions {
-        concurrency,
-        location: location.clone(),
-        clock,
-    };
-    let on_done = {
-        let bar = bar.clone();
-        move |r: &ProbeResult| {
-            bar.inc(1);
-            bar.set_message(r.probe.0.clone());
-        }
-    };
-    let reveal = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(PROGRESS_AFTER).await;
-            if std::io::stderr().is_terminal() {
-                bar.set_draw_target(ProgressDrawTarget::stderr());
-            }
-        })
-    };
-    let mut results = engine::run_all(&specs, &ctx, &options, on_done).await;
-    reveal.abort();
-    bar.finish_and_clear();
-
-    for r in &mut results {
-        r.message = r.message.as_deref().map(|m| cfg.secrets.redact(m));
+    RunOptions {
+        concurrency: fitted,
+        location: location.unwrap_or_else(default_location),
+        // Set once: a `--now` clock then advances with real time across rounds.
+        clock: match now {
+            Some(t) => Clock::starting_at(t),
+            None => Clock::system(),
+        },
     }
-    tracing::info!(probes = results.len(), location = %location, "run finished");
+}
 
-    // Results, state changes, the notifications they queue, rollups and
-    // retention: one transaction, so a crash leaves the store as it was.
-    let now = clock.now();
-    let evaluation = store
-        .write(|w| {
-            w.insert_results(&results)?;
-            let evaluation = evaluate(w, &cfg, &results, now, !args.no_alert)?;
+/// Where `--render` writes the status site.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub out: PathBuf,
+    pub templates: Option<PathBuf>,
+}
+
+/// What a process keeps from one round to the next: the config, the open
+/// store, how probes run, whether to alert and where to render.
+pub struct Runner {
+    pub cfg: Config,
+    pub store: Store,
+    pub ctx: ProbeContext,
+    pub options: RunOptions,
+    pub alert: bool,
+    pub site: Option<Site>,
+}
+
+impl Runner {
+    /// A runner over an open store; loads the system trust roots once.
+    pub fn new(
+        cfg: Config,
+        store: Store,
+        options: RunOptions,
+        alert: bool,
+        site: Option<Site>,
+    ) -> Self {
+        Runner {
+            cfg,
+            store,
+            ctx: ProbeContext::new(),
+            options,
+            alert,
+            site,
+        }
+    }
+
+    /// One round: probe `specs` concurrently, record the results, deliver
+    /// notifications, render if asked. The report is what `run` prints.
+    pub async fn run_round(&mut self, specs: &[ProbeSpec]) -> Result<RunReport, CommandError> {
+        let started_at = self.options.clock.now();
+        let mut results = self.probe_all(specs).await;
+        for r in &mut results {
+            self.redact(r);
+        }
+        tracing::info!(probes = results.len(), location = %self.options.location, "run finished");
+
+        let evaluation = self
+            .record(&results, true)
+            .map_err(|e| CommandError::store(e.to_string()))?;
+        let delivery = self.deliver().await?;
+        self.render()?;
+
+        Ok(RunReport {
+            location: self.options.location.clone(),
+            started_at,
+            results,
+            evaluation,
+            delivery,
+        })
+    }
+
+    /// Probe every spec at once (within the bounds), with a progress bar on a
+    /// terminal when it takes a while.
+    async fn probe_all(&self, specs: &[ProbeSpec]) -> Vec<ProbeResult> {
+        let bar = progress_bar(specs.len());
+        let on_done = {
+            let bar = bar.clone();
+            move |r: &ProbeResult| {
+                bar.inc(1);
+                bar.set_message(r.probe.0.clone());
+            }
+        };
+        let reveal = {
+            let bar = bar.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(PROGRESS_AFTER).await;
+                if std::io::stderr().is_terminal() {
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                }
+            })
+        };
+        let results = engine::run_all(specs, &self.ctx, &self.options, on_done).await;
+        reveal.abort();
+        bar.finish_and_clear();
+        results
+    }
+
+    /// Mask the config's secrets in a result's message before it is stored or shown.
+    pub fn redact(&self, r: &mut ProbeResult) {
+        r.message = r.message.as_deref().map(|m| self.cfg.secrets.redact(m));
+    }
+
+    /// Results, the state changes they cause, the notifications those queue,
+    /// rollups and (with `prune`) retention: one transaction, so a crash
+    /// leaves the store as it was.
+    pub fn record(
+        &mut self,
+        results: &[ProbeResult],
+        prune: bool,
+    ) -> Result<Evaluation, StoreError> {
+        let now = self.options.clock.now();
+        let cfg = &self.cfg;
+        let alert = self.alert;
+        let evaluation = self.store.write(|w| {
+            w.insert_results(results)?;
+            let evaluation = evaluate(w, cfg, results, now, alert)?;
             let in_maintenance = |r: &ProbeResult| {
                 cfg.maintenance
                     .iter()
                     .any(|m| m.covers(&r.probe, r.started_at))
             };
-            w.update_rollups(&results, &in_maintenance)?;
-            for spec in &specs {
-                let keep = chrono::Duration::days(i64::from(spec.retention_days));
-                w.prune(&spec.id.0, now - keep)?;
+            w.update_rollups(results, &in_maintenance)?;
+            if prune {
+                // Every configured probe, not only --only's: retention is the config's.
+                for spec in &cfg.probes {
+                    let keep = chrono::Duration::days(i64::from(spec.retention_days));
+                    w.prune(&spec.id.0, now - keep)?;
+                }
             }
             Ok(evaluation)
-        })
-        .map_err(|e| CommandError::store(e.to_string()))?;
-    for c in &evaluation.changes {
-        tracing::info!(probe = %c.probe, from = %c.from, to = %c.to, "state changed");
+        })?;
+        for c in &evaluation.changes {
+            tracing::info!(probe = %c.probe, from = %c.from, to = %c.to, "state changed");
+        }
+        Ok(evaluation)
     }
 
-    let delivery = if args.no_alert {
-        DeliveryReport::default()
-    } else {
-        deliver_pending(&store, &cfg, &clock)
+    /// Deliver what the outbox holds (nothing with alerts off).
+    pub async fn deliver(&self) -> Result<DeliveryReport, CommandError> {
+        if !self.alert {
+            return Ok(DeliveryReport::default());
+        }
+        deliver_pending(&self.store, &self.cfg, &self.options.clock)
             .await
-            .map_err(|e| CommandError::store(e.to_string()))?
-    };
-
-    if let Some(out) = &args.render {
-        let summary =
-            super::render::render_site(&cfg, &store, out, args.templates.as_deref(), clock.now())?;
-        tracing::info!("{summary}");
+            .map_err(|e| CommandError::store(e.to_string()))
     }
 
-    let report = RunReport {
-        location,
-        started_at,
-        results,
-        evaluation,
-        delivery,
-    };
+    /// Write the status site, if this runner has one.
+    pub fn render(&self) -> Result<(), CommandError> {
+        if let Some(site) = &self.site {
+            let summary = super::render::render_site(
+                &self.cfg,
+                &self.store,
+                &site.out,
+                site.templates.as_deref(),
+                self.options.clock.now(),
+            )?;
+            tracing::info!("{summary}");
+        }
+        Ok(())
+    }
+}
+
+/// Print one round's report on stdout in the chosen format. With `--repeat`,
+/// each round prints its own: a JSON document per round (each followed by a
+/// newline), a table per round, and so on.
+fn print_report(report: &RunReport, specs: &[ProbeSpec], args: &RunArgs) {
     let text = match args.format {
-        Format::Json => report::json::render(&report),
-        Format::Table => report::table::render(&report, &specs, std::io::stdout().is_terminal()),
-        Format::Junit => report::junit::render(&report, &specs, args.fail_on),
+        Format::Json => report::json::render(report),
+        Format::Table => report::table::render(report, specs, std::io::stdout().is_terminal()),
+        Format::Junit => report::junit::render(report, specs, args.fail_on),
         Format::Github => {
             // Set by GitHub Actions for each step; other steps append there too.
             let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
             if let Some(path) = summary.as_deref().map(Path::new) {
-                let markdown = report::github::summary(&report, &specs);
+                let markdown = report::github::summary(report, specs);
                 if let Err(e) = report::github::append_summary(path, &markdown) {
                     let path = path.display();
                     tracing::warn!(%path, error = %e, "could not write the job summary");
                 }
             }
-            report::github::render(&report, &specs)
+            report::github::render(report, specs)
         }
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
-
-    Ok(exit_for(&report.results, args.fail_on))
 }
 
 fn select(cfg: &Config, only: &[String]) -> Result<Vec<ProbeSpec>, CommandError> {

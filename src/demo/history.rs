@@ -334,7 +334,7 @@ impl<'a> Simulation<'a> {
             r.outcome = Outcome::Degraded;
             r.cause = Some(Cause::Timeout);
             r.message = Some(format!(
-                "slow: took {} ms, degraded after {} ms",
+                "took {} ms, slower than degraded_after {} ms",
                 r.latency.as_millis(),
                 limit.as_millis()
             ));

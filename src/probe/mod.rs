@@ -117,7 +117,7 @@ pub async fn execute(spec: &ProbeSpec, ctx: &ProbeContext) -> (Observation, Dura
         Some(limit) if latency > limit => observation.degrade(Failure::new(
             Cause::Timeout,
             format!(
-                "slow: took {} ms, degraded after {} ms",
+                "took {} ms, slower than degraded_after {} ms",
                 latency.as_millis(),
                 limit.as_millis()
             ),

@@ -186,7 +186,9 @@ fn day_view(
     let mut partial = 0i64;
     let mut major = 0i64;
     let mut ids = Vec::new();
-    for i in incidents {
+    // A day without results measured nothing: no outage minutes are claimed
+    // for it, even inside an incident that stayed open across the gap.
+    for i in incidents.iter().filter(|_| s.counts.runs > 0) {
         let from = i.started_at.max(start);
         let to = i.resolved_at.unwrap_or(now).min(end);
         if to <= from {

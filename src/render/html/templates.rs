@@ -24,6 +24,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../../templates/maintenance.html"),
     ),
     ("chart.html", include_str!("../../../templates/chart.html")),
+    (
+        "incident_brief.html",
+        include_str!("../../../templates/incident_brief.html"),
+    ),
     ("base.html", include_str!("../../../templates/base.html")),
     ("index.html", include_str!("../../../templates/index.html")),
     ("probe.html", include_str!("../../../templates/probe.html")),
