@@ -253,7 +253,8 @@ fn status_page_works_in_a_browser() {
         return;
     }
     // Kept after the test (under target/tmp) so a failure can be looked at.
-    let site = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-site");
+    let site =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-site-{}", std::process::id()));
     build_site(&site);
     check_in_browser(&site, "site");
 
@@ -299,7 +300,8 @@ fn demo_page_works_in_a_browser() {
     if !tools_ready() {
         return;
     }
-    let site = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-demo");
+    let site =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-demo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&site);
     let o = outpost()
         .arg("demo")

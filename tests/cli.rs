@@ -299,3 +299,27 @@ fn check_validates_written_incidents() {
         "{stderr}"
     );
 }
+
+/// The README's command list must not drift from `--help` (as lychee does).
+#[test]
+fn readme_lists_every_command() {
+    let help = outpost().arg("--help").output().expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 9, "{commands:?}");
+    for c in commands {
+        assert!(
+            readme.contains(&format!("outpost {c} ")),
+            "README.md does not document `outpost {c}`"
+        );
+    }
+}

@@ -313,7 +313,8 @@ fn hostile_text_is_inert_in_every_file() {
         run_at(&ws, &toml, &format!("2026-11-20T10:{minute:02}:00Z"));
     }
     // Kept after the test (under target/tmp) so a failure can be looked at.
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-site");
+    let out =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hostile-site-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     render(&ws, &out, "2026-11-20T10:15:00Z");
 
@@ -545,7 +546,8 @@ fn index_of_100_probes_with_90_days_is_under_200_kb() {
             run_at(&ws, &toml, &format!("{date}T10:{minute:02}:00Z"));
         }
     }
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("site-100-probes");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("site-100-probes-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     render(&ws, &out, &format!("{today}T10:15:00Z"));
     let index = std::fs::read_to_string(out.join("index.html")).expect("index");

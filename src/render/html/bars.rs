@@ -110,10 +110,16 @@ fn eventful_label(d: &DayView, titles: &HashMap<&str, &str>) -> String {
     // Only the outage kinds that happened: the label is repeated per bar, and
     // "0 min" says nothing.
     if d.partial_minutes > 0 {
-        label.push_str(&format!("\nPartial outage {}", format::minutes(d.partial_minutes)));
+        label.push_str(&format!(
+            "\nPartial outage {}",
+            format::minutes(d.partial_minutes)
+        ));
     }
     if d.major_minutes > 0 {
-        label.push_str(&format!("\nMajor outage {}", format::minutes(d.major_minutes)));
+        label.push_str(&format!(
+            "\nMajor outage {}",
+            format::minutes(d.major_minutes)
+        ));
     }
     if d.incidents.is_empty() {
         label.push_str("\nNo incidents");
