@@ -4,64 +4,9 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 
-use http_body_util::BodyExt;
 use support::{Workspace, http, result};
-
-/// A target whose health the test switches.
-fn switchable_target() -> (std::net::SocketAddr, Arc<AtomicBool>) {
-    let healthy = Arc::new(AtomicBool::new(true));
-    let flag = healthy.clone();
-    let addr = http::serve(move |_req| {
-        let ok = flag.load(Ordering::SeqCst);
-        async move {
-            if ok {
-                http::respond(200, "ok")
-            } else {
-                http::respond(503, "unavailable")
-            }
-        }
-    });
-    (addr, healthy)
-}
-
-type Received = Arc<Mutex<Vec<serde_json::Value>>>;
-
-/// A webhook receiver recording JSON bodies; it answers 503 while `failing`.
-/// Returns its address, what it received, the failing switch and a hit count.
-fn receiver() -> (
-    std::net::SocketAddr,
-    Received,
-    Arc<AtomicBool>,
-    Arc<AtomicUsize>,
-) {
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let failing = Arc::new(AtomicBool::new(false));
-    let hits = Arc::new(AtomicUsize::new(0));
-    let (g, f, h) = (got.clone(), failing.clone(), hits.clone());
-    let addr = http::serve(move |req| {
-        let (g, f, h) = (g.clone(), f.clone(), h.clone());
-        async move {
-            h.fetch_add(1, Ordering::SeqCst);
-            if f.load(Ordering::SeqCst) {
-                return http::respond(503, "try later");
-            }
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            if let Ok(v) = serde_json::from_slice(&body) {
-                g.lock().expect("lock").push(v);
-            }
-            http::respond(200, "ok")
-        }
-    });
-    (addr, got, failing, hits)
-}
 
 fn config(target: std::net::SocketAddr, hook: std::net::SocketAddr, extra: &str) -> String {
     format!(
@@ -94,18 +39,11 @@ fn at(minutes: i64) -> String {
     (t0 + chrono::Duration::minutes(minutes)).to_rfc3339()
 }
 
-fn events(got: &Received) -> Vec<String> {
-    got.lock()
-        .expect("lock")
-        .iter()
-        .map(|v| v["event"].as_str().unwrap_or("?").to_string())
-        .collect()
-}
-
 #[test]
 fn one_alert_on_opening_reminders_on_schedule_one_on_recovery() {
-    let (target, healthy) = switchable_target();
-    let (hook, got, _, _) = receiver();
+    let (target, healthy) = http::switchable();
+    let rx = http::Receiver::start();
+    let hook = rx.addr;
     let ws = Workspace::new();
     let toml = config(target, hook, "");
     // (minute, target healthy, expected state, expected events so far)
@@ -128,9 +66,9 @@ fn one_alert_on_opening_reminders_on_schedule_one_on_recovery() {
             *state,
             "minute {minute}: {doc:#}"
         );
-        assert_eq!(events(&got), *want, "minute {minute}: {doc:#}");
+        assert_eq!(rx.events(), *want, "minute {minute}: {doc:#}");
     }
-    let got = got.lock().expect("lock");
+    let got = rx.got.lock().expect("lock");
     let down = &got[0];
     assert_eq!(down["probe"]["id"], "api");
     assert_eq!(down["state"], "down");
@@ -148,8 +86,9 @@ fn one_alert_on_opening_reminders_on_schedule_one_on_recovery() {
 
 #[test]
 fn the_run_reports_changes_and_incidents() {
-    let (target, healthy) = switchable_target();
-    let (hook, _, _, _) = receiver();
+    let (target, healthy) = http::switchable();
+    let rx = http::Receiver::start();
+    let hook = rx.addr;
     let ws = Workspace::new();
     let toml = config(target, hook, "");
     healthy.store(false, Ordering::SeqCst);
@@ -167,8 +106,9 @@ fn the_run_reports_changes_and_incidents() {
 
 #[test]
 fn a_receiver_that_was_down_gets_the_queued_notification_once() {
-    let (target, healthy) = switchable_target();
-    let (hook, got, failing, hits) = receiver();
+    let (target, healthy) = http::switchable();
+    let rx = http::Receiver::start();
+    let (hook, failing, hits) = (rx.addr, rx.failing.clone(), rx.hits.clone());
     let ws = Workspace::new();
     let toml = config(target, hook, "");
     healthy.store(false, Ordering::SeqCst);
@@ -177,18 +117,19 @@ fn a_receiver_that_was_down_gets_the_queued_notification_once() {
     let (_, doc) = ws.run_json(&toml, &["--now", &at(5)]);
     assert_eq!(doc["notifications"]["pending"], 1, "{doc:#}");
     assert!(hits.load(Ordering::SeqCst) >= 2, "retried within the run");
-    assert!(events(&got).is_empty());
+    assert!(rx.events().is_empty());
     failing.store(false, Ordering::SeqCst);
     let (_, doc) = ws.run_json(&toml, &["--now", &at(10)]);
     assert_eq!(doc["notifications"]["delivered"], 1, "{doc:#}");
     ws.run_json(&toml, &["--now", &at(15)]);
-    assert_eq!(events(&got), vec!["down"], "delivered once, never again");
+    assert_eq!(rx.events(), vec!["down"], "delivered once, never again");
 }
 
 #[test]
 fn maintenance_alerts_nothing_and_shows_maintenance() {
-    let (target, healthy) = switchable_target();
-    let (hook, got, _, _) = receiver();
+    let (target, healthy) = http::switchable();
+    let rx = http::Receiver::start();
+    let hook = rx.addr;
     let ws = Workspace::new();
     let toml = config(
         target,
@@ -206,17 +147,18 @@ fn maintenance_alerts_nothing_and_shows_maintenance() {
         assert_eq!(result(&doc, "api")["outcome"], "down");
         assert_eq!(code, 1, "the outcome is still down");
     }
-    assert!(events(&got).is_empty(), "nothing is sent in a window");
+    assert!(rx.events().is_empty(), "nothing is sent in a window");
     // After the window, a target still failing is reported at once.
     let (_, doc) = ws.run_json(&toml, &["--now", &at(35)]);
     assert_eq!(result(&doc, "api")["state"], "down", "{doc:#}");
-    assert_eq!(events(&got), vec!["down"]);
+    assert_eq!(rx.events(), vec!["down"]);
 }
 
 #[test]
 fn no_alert_queues_nothing() {
-    let (target, healthy) = switchable_target();
-    let (hook, got, _, hits) = receiver();
+    let (target, healthy) = http::switchable();
+    let rx = http::Receiver::start();
+    let (hook, hits) = (rx.addr, rx.hits.clone());
     let ws = Workspace::new();
     let toml = config(target, hook, "");
     healthy.store(false, Ordering::SeqCst);
@@ -230,13 +172,14 @@ fn no_alert_queues_nothing() {
     assert_eq!(hits.load(Ordering::SeqCst), 0);
     // A later run with alerts on does not send the old event: it was never queued.
     ws.run_json(&toml, &["--now", &at(15)]);
-    assert!(events(&got).is_empty());
+    assert!(rx.events().is_empty());
 }
 
 #[test]
 fn overlapping_runs_send_the_alert_once() {
-    let (target, healthy) = switchable_target();
-    let (hook, got, _, _) = receiver();
+    let (target, healthy) = http::switchable();
+    let rx = http::Receiver::start();
+    let hook = rx.addr;
     let ws = Workspace::new();
     let toml = config(target, hook, "");
     let cfg = ws.config(&toml);
@@ -265,5 +208,5 @@ fn overlapping_runs_send_the_alert_once() {
     let mut b = spawn(6);
     a.wait().expect("a");
     b.wait().expect("b");
-    assert_eq!(events(&got), vec!["down"]);
+    assert_eq!(rx.events(), vec!["down"]);
 }

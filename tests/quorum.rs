@@ -7,61 +7,10 @@
 mod support;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 
-use http_body_util::BodyExt;
 use outpost::store::Store;
 use support::{Workspace, http, outpost, result};
-
-/// A target whose health the test switches.
-fn switchable_target() -> (std::net::SocketAddr, Arc<AtomicBool>) {
-    let healthy = Arc::new(AtomicBool::new(true));
-    let flag = healthy.clone();
-    let addr = http::serve(move |_req| {
-        let ok = flag.load(Ordering::SeqCst);
-        async move {
-            if ok {
-                http::respond(200, "ok")
-            } else {
-                http::respond(503, "unavailable")
-            }
-        }
-    });
-    (addr, healthy)
-}
-
-type Received = Arc<Mutex<Vec<serde_json::Value>>>;
-
-/// A webhook receiver recording the JSON bodies it gets.
-fn receiver() -> (std::net::SocketAddr, Received) {
-    let got: Received = Arc::new(Mutex::new(Vec::new()));
-    let g = got.clone();
-    let addr = http::serve(move |req| {
-        let g = g.clone();
-        async move {
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            if let Ok(v) = serde_json::from_slice(&body) {
-                g.lock().expect("lock").push(v);
-            }
-            http::respond(200, "ok")
-        }
-    });
-    (addr, got)
-}
-
-fn events(got: &Received) -> Vec<String> {
-    got.lock()
-        .expect("lock")
-        .iter()
-        .map(|v| v["event"].as_str().unwrap_or("?").to_string())
-        .collect()
-}
 
 fn config(target: std::net::SocketAddr, hook: std::net::SocketAddr, quorum: u32) -> String {
     format!(
@@ -129,8 +78,9 @@ fn run_from(
 type Step<'a> = (i64, &'a str, bool, &'a str, &'a [&'a str]);
 
 fn play(quorum: u32, script: &[Step<'_>]) {
-    let (target, healthy) = switchable_target();
-    let (hook, got) = receiver();
+    let (target, healthy) = http::switchable();
+    let rx = http::Receiver::start();
+    let hook = rx.addr;
     let ws = Workspace::new();
     let cfg = ws.config(&config(target, hook, quorum));
     for (minute, location, up, state, want) in script {
@@ -143,7 +93,7 @@ fn play(quorum: u32, script: &[Step<'_>]) {
             "quorum {quorum}, minute {minute} from {location}: {doc:#}"
         );
         assert_eq!(
-            events(&got),
+            rx.events(),
             *want,
             "quorum {quorum}, minute {minute} from {location}"
         );
@@ -217,8 +167,9 @@ fn merged_state(db: &Path) -> String {
 
 #[test]
 fn shards_merged_apply_the_quorum_and_alert_once() {
-    let (target, healthy) = switchable_target();
-    let (hook, got) = receiver();
+    let (target, healthy) = http::switchable();
+    let rx = http::Receiver::start();
+    let hook = rx.addr;
     let ws = Workspace::new();
     let cfg = ws.config(&config(target, hook, 2));
     let eu = ws.path().join("eu.db");
@@ -242,23 +193,23 @@ fn shards_merged_apply_the_quorum_and_alert_once() {
     shard_run(&us, "us", 6, true);
     let out = merge(&cfg, &[&eu, &us], &into, 7);
     assert_eq!(merged_state(&into), "operational", "{out}");
-    assert!(events(&got).is_empty(), "{out}");
+    assert!(rx.events().is_empty(), "{out}");
 
     shard_run(&eu, "eu", 10, false);
     shard_run(&us, "us", 11, false);
     let out = merge(&cfg, &[&eu, &us], &into, 12);
     assert_eq!(merged_state(&into), "down", "{out}");
     assert!(out.contains("api: operational -> down"), "{out}");
-    assert_eq!(events(&got), vec!["down"], "{out}");
+    assert_eq!(rx.events(), vec!["down"], "{out}");
 
     // The same shards again: nothing new, nobody told twice.
     let out = merge(&cfg, &[&eu, &us], &into, 13);
     assert!(out.contains("0 results added"), "{out}");
-    assert_eq!(events(&got), vec!["down"], "{out}");
+    assert_eq!(rx.events(), vec!["down"], "{out}");
 
     shard_run(&eu, "eu", 15, true);
     shard_run(&us, "us", 16, true);
     let out = merge(&cfg, &[&eu, &us], &into, 17);
     assert_eq!(merged_state(&into), "operational", "{out}");
-    assert_eq!(events(&got), vec!["down", "recovered"], "{out}");
+    assert_eq!(rx.events(), vec!["down", "recovered"], "{out}");
 }

@@ -242,10 +242,14 @@ fn step_probe(
                 to_send.push(*event);
             }
         }
+        // Runs come at the probe's cadence give or take a few seconds, so the
+        // run nearest the reminder time sends it: without the half-interval
+        // slack, a run a second early would put the reminder off a whole interval.
+        let slack = Duration::from_std(spec.interval / 2).unwrap_or(Duration::zero());
         if to_send.is_empty()
             && new_state == State::Down
             && let (Some(every), Some(last)) = (channel.remind_every, told_before)
-            && now - last >= Duration::from_std(every).unwrap_or(Duration::MAX)
+            && now - last + slack >= Duration::from_std(every).unwrap_or(Duration::MAX)
         {
             to_send.push(EventKind::Reminder);
         }

@@ -118,7 +118,7 @@ pub fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 }
 
 /// The file SQLite keeps beside `path` with `suffix` ("-wal", "-shm", "-journal").
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
@@ -127,7 +127,7 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 /// `file:` URI opening `path` read-only and immutable (no locks, no -shm).
 /// The path is made absolute so that the URI never has an authority part, and
 /// every byte outside a safe set is percent-encoded (`?`, `#`, `%`, spaces).
-fn immutable_uri(path: &Path) -> std::io::Result<String> {
+pub(super) fn immutable_uri(path: &Path) -> std::io::Result<String> {
     let absolute = std::path::absolute(path)?;
     let mut uri = String::from("file://");
     for &b in absolute.as_os_str().as_encoded_bytes() {

@@ -14,7 +14,7 @@
 //! copies each location's machine from the shard that saw it last.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::Value;
@@ -75,14 +75,14 @@ impl Store {
         // live only in the WAL (a writer still running, or one that crashed),
         // and an immutable connection would not see them. A read-only
         // connection never writes the main file or the WAL.
-        let conn = if sidecar(path, "-wal").exists() {
+        let conn = if guard::sidecar(path, "-wal").exists() {
             Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
         } else {
             Connection::open_with_flags(
-                immutable_uri(path).map_err(io)?,
+                guard::immutable_uri(path).map_err(io)?,
                 OpenFlags::SQLITE_OPEN_READ_ONLY
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX
                     | OpenFlags::SQLITE_OPEN_URI,
@@ -107,29 +107,6 @@ impl Store {
             path: path.to_path_buf(),
         })
     }
-}
-
-/// The file SQLite keeps beside `path` with `suffix` (as in guard.rs).
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// `file:` URI opening `path` read-only and immutable (as in guard.rs): an
-/// absolute path, every byte outside a safe set percent-encoded.
-fn immutable_uri(path: &Path) -> std::io::Result<String> {
-    let absolute = std::path::absolute(path)?;
-    let mut uri = String::from("file://");
-    for &b in absolute.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            uri.push(char::from(b));
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri.push_str("?mode=ro&immutable=1");
-    Ok(uri)
 }
 
 /// What copying one shard's results did.

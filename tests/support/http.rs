@@ -103,3 +103,75 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }
+
+/// A target whose health a test switches: 200 while the flag is true, 503 after.
+pub fn switchable() -> (SocketAddr, Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let healthy = Arc::new(AtomicBool::new(true));
+    let flag = healthy.clone();
+    let addr = serve(move |_req| {
+        let ok = flag.load(Ordering::SeqCst);
+        async move {
+            if ok {
+                respond(200, "ok")
+            } else {
+                respond(503, "unavailable")
+            }
+        }
+    });
+    (addr, healthy)
+}
+
+/// A webhook receiver recording the JSON bodies it gets; it answers 503 while
+/// `failing` is set, and counts every request in `hits`.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    pub got: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    pub failing: Arc<std::sync::atomic::AtomicBool>,
+    pub hits: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Receiver {
+    pub fn start() -> Self {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let failing = Arc::new(AtomicBool::new(false));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (g, f, h) = (got.clone(), failing.clone(), hits.clone());
+        let addr = serve(move |req| {
+            let (g, f, h) = (g.clone(), f.clone(), h.clone());
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                if f.load(Ordering::SeqCst) {
+                    return respond(503, "try later");
+                }
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                if let Ok(v) = serde_json::from_slice(&body) {
+                    g.lock().expect("lock").push(v);
+                }
+                respond(200, "ok")
+            }
+        });
+        Receiver {
+            addr,
+            got,
+            failing,
+            hits,
+        }
+    }
+
+    /// The `event` field of every notification received, in order.
+    pub fn events(&self) -> Vec<String> {
+        self.got
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|v| v["event"].as_str().unwrap_or("?").to_string())
+            .collect()
+    }
+}
