@@ -210,3 +210,42 @@ fn overlapping_runs_send_the_alert_once() {
     b.wait().expect("b");
     assert_eq!(rx.events(), vec!["down"]);
 }
+
+#[test]
+fn alert_test_reports_the_channels_answer() {
+    let rx = http::Receiver::start();
+    let ws = Workspace::new();
+    let cfg = ws.config(&config(rx.addr, rx.addr, ""));
+    let out = support::outpost()
+        .args(["alert", "test", "hook", "-c"])
+        .arg(&cfg)
+        .output()
+        .expect("alert test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("hook (webhook): delivered: HTTP 200"),
+        "{stdout}"
+    );
+    assert_eq!(rx.events(), vec!["test"]);
+
+    rx.failing.store(true, Ordering::SeqCst);
+    let out = support::outpost()
+        .args(["alert", "test", "hook", "-c"])
+        .arg(&cfg)
+        .output()
+        .expect("alert test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("not delivered") && stdout.contains("503"),
+        "{stdout}"
+    );
+
+    let out = support::outpost()
+        .args(["alert", "test", "nope", "-c"])
+        .arg(&cfg)
+        .output()
+        .expect("alert test");
+    assert_eq!(out.status.code(), Some(2));
+}
