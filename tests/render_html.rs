@@ -858,3 +858,20 @@ fn an_empty_site_still_renders_every_page() {
     assert_eq!(index.matches("No incidents reported.").count(), 14);
     assert!(pages["history.html"].contains("No incidents reported."));
 }
+
+#[test]
+fn times_are_shown_in_the_page_time_zone() {
+    let mut s = site();
+    s.page.timezone = "Europe/Berlin".into();
+    let files = html::pages(&s, None).expect("render");
+    let index = files
+        .iter()
+        .find(|f| f.path == "index.html")
+        .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+        .expect("index");
+    assert!(
+        index.contains(" CET") || index.contains(" CEST"),
+        "no CET time in the page"
+    );
+    assert!(index.contains("Times are in Europe/Berlin"));
+}

@@ -113,10 +113,20 @@ fn resolve_page(s: schema::PageSection, p: &mut Problems<'_>) -> Page {
         url,
         description: s.description.map(|t| t.value().to_string()),
         history_days,
-        timezone: s
-            .timezone
-            .map(|t| t.into_inner().value().to_string())
-            .unwrap_or_else(|| "UTC".to_string()),
+        timezone: match s.timezone {
+            Some(t) => match t.get_ref().value().trim().parse::<chrono_tz::Tz>() {
+                Ok(tz) => tz.name().to_string(),
+                Err(_) => {
+                    p.at(
+                        t.span(),
+                        format!("unknown time zone {:?}", t.get_ref().template()),
+                        Some("use an IANA name such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\""),
+                    );
+                    "UTC".to_string()
+                }
+            },
+            None => "UTC".to_string(),
+        },
     }
 }
 

@@ -201,3 +201,15 @@ end = 2026-12-01T03:00:00Z
     );
     assert_eq!(p.len(), 3, "{p:#?}");
 }
+
+#[test]
+fn time_zones_are_iana_names() {
+    let c =
+        ok("[page]\ntimezone = \"Europe/Berlin\"\n[[probe]]\nname = \"a\"\nurl = \"http://x/\"\n");
+    assert_eq!(c.page.timezone, "Europe/Berlin");
+    let p = problems(
+        "[page]\ntimezone = \"Mars/Olympus\"\n[[probe]]\nname = \"a\"\nurl = \"http://x/\"\n",
+    );
+    assert_eq!((p[0].line, p[0].col), (2, 12));
+    assert!(p[0].message.contains("unknown time zone"));
+}

@@ -110,9 +110,12 @@ pub fn percent(p: f64) -> String {
     format!("{s}%")
 }
 
-/// An instant for people: "25 Nov 2026, 14:03 UTC".
-pub fn datetime(t: DateTime<Utc>) -> String {
-    t.format("%-d %b %Y, %H:%M UTC").to_string()
+/// An instant for people in the page's zone: "25 Nov 2026, 14:03 UTC",
+/// "25 Nov 2026, 15:03 CET".
+pub fn datetime(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%-d %b %Y, %H:%M %Z")
+        .to_string()
 }
 
 /// An instant for `<time datetime>`: "2026-11-25T14:03:00Z".

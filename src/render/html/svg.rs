@@ -204,8 +204,8 @@ pub fn last_24h(points: &[Point], now: DateTime<Utc>) -> Chart {
     } else {
         format!(
             "{results} results from {} to {}; mean latency {}, highest 15-minute mean {}; {failed} failed.",
-            format::datetime(start),
-            format::datetime(now),
+            format::datetime(start, chrono_tz::UTC),
+            format::datetime(now, chrono_tz::UTC),
             format::latency(mean),
             format::latency(totals.iter().flatten().copied().reduce(f64::max)),
         )

@@ -8,6 +8,7 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::bars::{self, Bar};
@@ -30,10 +31,11 @@ pub struct Time {
 }
 
 impl Time {
-    fn new(t: DateTime<Utc>) -> Self {
+    /// `iso` stays UTC (machine-readable); `text` is in the page's time zone.
+    fn at(tz: Tz, t: DateTime<Utc>) -> Self {
         Time {
             iso: format::iso(t),
-            text: format::datetime(t),
+            text: format::datetime(t, tz),
         }
     }
 }
@@ -249,6 +251,8 @@ pub struct Views<'a> {
     site: &'a Site,
     titles: HashMap<&'a str, &'a str>,
     probes: HashMap<&'a str, &'a ProbeView>,
+    /// `[page] timezone`, validated by the config loader.
+    tz: Tz,
 }
 
 impl<'a> Views<'a> {
@@ -256,6 +260,7 @@ impl<'a> Views<'a> {
     pub fn new(site: &'a Site) -> Self {
         Views {
             site,
+            tz: site.page.timezone.parse().unwrap_or(Tz::UTC),
             titles: site
                 .incidents
                 .iter()
@@ -280,7 +285,7 @@ impl<'a> Views<'a> {
                 .url
                 .as_deref()
                 .map(|u| u.trim_end_matches('/').to_string()),
-            generated: Time::new(self.site.generated_at),
+            generated: Time::at(self.tz, self.site.generated_at),
             overall: Status {
                 key: format::overall_key(self.site.overall),
                 word: format::overall_word(self.site.overall),
@@ -446,7 +451,7 @@ impl<'a> Views<'a> {
             name: p.name.clone(),
             group: p.group.clone(),
             status: Status::of(p.state),
-            since: p.state_since.map(Time::new),
+            since: p.state_since.map(|t| Time::at(self.tz, t)),
             bars: bars::bars(&p.days, &self.titles),
             uptime: format::uptime(p.uptime.d90),
             p95: format::latency(p.p95.d30),
@@ -477,7 +482,7 @@ impl<'a> Views<'a> {
             let left = at - self.site.generated_at;
             let days = left.num_days();
             CertView {
-                at: Time::new(at),
+                at: Time::at(self.tz, at),
                 left: if left.num_seconds() <= 0 {
                     "expired".to_string()
                 } else if days == 1 {
@@ -493,7 +498,7 @@ impl<'a> Views<'a> {
             }
         });
         LatestView {
-            at: Time::new(l.at),
+            at: Time::at(self.tz, l.at),
             location: l.location.clone(),
             outcome: Status {
                 key: format::outcome_key(l.outcome),
@@ -524,8 +529,8 @@ impl<'a> Views<'a> {
             },
             impact: impact.to_string(),
             impact_key,
-            started: Time::new(i.started_at),
-            resolved: i.resolved_at.map(Time::new),
+            started: Time::at(self.tz, i.started_at),
+            resolved: i.resolved_at.map(|t| Time::at(self.tz, t)),
             duration: format::duration(i.duration(self.site.generated_at)),
             probes: self.links(&i.probes),
             cause: i.cause.map(format::cause_word),
@@ -534,7 +539,7 @@ impl<'a> Views<'a> {
                 .updates
                 .iter()
                 .map(|u| UpdateView {
-                    at: Time::new(u.at),
+                    at: Time::at(self.tz, u.at),
                     status: format::incident_status_word(u.status),
                     body_html: u.body_html.clone(),
                 })
@@ -553,8 +558,8 @@ impl<'a> Views<'a> {
                 "completed" => "Completed",
                 _ => "Maintenance",
             },
-            start: Time::new(m.start),
-            end: Time::new(m.end),
+            start: Time::at(self.tz, m.start),
+            end: Time::at(self.tz, m.end),
             duration: format::duration((m.end - m.start).to_std().unwrap_or_default()),
             probes: self.links(&m.probes),
         }
