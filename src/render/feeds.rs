@@ -242,9 +242,11 @@ fn rss(site: &Site, entries: &[Entry]) -> String {
         .description
         .clone()
         .unwrap_or_else(|| format!("Incidents on {}", site.page.title));
+    // RSS readers render <description> as HTML: escape the text for HTML,
+    // then the result for XML, so config text shows as text.
     x.push_str(&format!(
         "    <description>{}</description>\n",
-        escape(&description)
+        escape(&escape(&description))
     ));
     x.push_str(&format!(
         "    <lastBuildDate>{}</lastBuildDate>\n",
