@@ -1,7 +1,9 @@
 //! Loading `probes.toml`: parse (serde + toml, with spans), substitute `${ENV}`,
 //! then resolve into a validated [`Config`]. Every error points at `FILE:LINE:COL`.
 
+mod channels;
 mod duration;
+mod maintenance;
 mod plan;
 mod resolve;
 mod schema;
