@@ -293,3 +293,36 @@ fn github_summary_that_cannot_be_written_is_a_warning_not_a_failure() {
     );
     assert!(stdout.contains("1 probes from test: 1 up"), "{stdout}");
 }
+
+#[test]
+fn junit_with_repeat_is_one_document_with_a_suite_per_round() {
+    let web = http::serve(|_req| async { http::respond(200, "ok") });
+    let ws = Workspace::new();
+    let cfg = ws.config(&format!(
+        "[[probe]]\nid = \"web\"\nurl = \"http://{web}/\"\n\n[[probe]]\nid = \"db\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:{}\"\n",
+        http::closed_port()
+    ));
+    let out = outpost()
+        .arg("run")
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--db")
+        .arg(ws.db())
+        .args(["--format", "junit", "--repeat", "2", "--every", "1s"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc = roxmltree::Document::parse(&stdout)
+        .unwrap_or_else(|e| panic!("not one XML document ({e}):\n{stdout}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("4"));
+    assert_eq!(root.attribute("failures"), Some("2"));
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 2);
+    assert_eq!(suites[1].attribute("name"), Some("outpost round 2"));
+    assert_eq!(out.status.code(), Some(1));
+}

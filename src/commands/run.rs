@@ -51,6 +51,8 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
 
     let slots = Slots::new(std::time::Instant::now(), every);
     let mut exit = Exit::Ok;
+    // JUnit is one document for the whole job: rounds are printed together.
+    let mut junit_rounds = Vec::new();
     for k in 0..rounds {
         if k > 0 {
             match slots.start_of(k, std::time::Instant::now()) {
@@ -77,10 +79,20 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
             // A blank line between the rounds' tables.
             let _ = writeln!(std::io::stdout());
         }
-        print_report(&report, &specs, args);
         if exit_for(&report.results, args.fail_on) == Exit::Failing {
             exit = Exit::Failing;
         }
+        if args.format == Format::Junit {
+            junit_rounds.push(report);
+        } else {
+            print_report(&report, &specs, args);
+        }
+    }
+    if !junit_rounds.is_empty() {
+        let text = report::junit::render_rounds(&junit_rounds, &specs, args.fail_on);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
     }
     Ok(exit)
 }

@@ -19,11 +19,46 @@ use crate::model::{Outcome, ProbeResult, millis};
 /// as `--fail-on down` does), unless `fail_on` is `degraded`: then it is a
 /// failure too, so the report fails where the exit code does.
 pub fn render(report: &RunReport, specs: &[ProbeSpec], fail_on: FailOn) -> String {
+    render_rounds(std::slice::from_ref(report), specs, fail_on)
+}
+
+/// Render several rounds (`--repeat`) as ONE document, a `<testsuite>` per
+/// round, so a CI reads the whole job's XML as one valid file.
+pub fn render_rounds(reports: &[RunReport], specs: &[ProbeSpec], fail_on: FailOn) -> String {
     let fails = |o: Outcome| match o {
         Outcome::Down => true,
         Outcome::Degraded => fail_on == FailOn::Degraded,
         Outcome::Up => false,
     };
+    let all = || reports.iter().flat_map(|r| &r.results);
+    let tests = all().count();
+    let failures = all().filter(|r| fails(r.outcome)).count();
+    let time = seconds(all().map(|r| r.latency).sum());
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"outpost\" tests=\"{tests}\" failures=\"{failures}\" \
+         errors=\"0\" time=\"{time}\">"
+    );
+    for (round, report) in reports.iter().enumerate() {
+        let name = if reports.len() > 1 {
+            format!("outpost round {}", round + 1)
+        } else {
+            "outpost".to_string()
+        };
+        suite(&mut out, &name, report, specs, &fails);
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn suite(
+    out: &mut String,
+    name: &str,
+    report: &RunReport,
+    specs: &[ProbeSpec],
+    fails: &dyn Fn(Outcome) -> bool,
+) {
     let tests = report.results.len();
     let failures = report.results.iter().filter(|r| fails(r.outcome)).count();
     // Probes run concurrently; like most reporters we give the suite the sum of
@@ -31,18 +66,12 @@ pub fn render(report: &RunReport, specs: &[ProbeSpec], fail_on: FailOn) -> Strin
     let time = seconds(report.results.iter().map(|r| r.latency).sum());
     // The JUnit schema's timestamp has no time zone; it is UTC.
     let timestamp = report.started_at.format("%Y-%m-%dT%H:%M:%S");
-
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"outpost\" tests=\"{tests}\" failures=\"{failures}\" \
-         errors=\"0\" time=\"{time}\">"
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"outpost\" tests=\"{tests}\" failures=\"{failures}\" \
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" \
          errors=\"0\" skipped=\"0\" time=\"{time}\" timestamp=\"{timestamp}\" \
          hostname=\"{}\">",
+        attr(name),
         attr(&report.location)
     );
     for r in &report.results {
@@ -86,8 +115,7 @@ pub fn render(report: &RunReport, specs: &[ProbeSpec], fail_on: FailOn) -> Strin
             }
         }
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    out.push_str("  </testsuite>\n");
 }
 
 /// The body of a failure or system-out: what a person needs to act on it.
