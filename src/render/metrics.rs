@@ -207,7 +207,15 @@ fn number(v: f64) -> String {
     } else if v == f64::NEG_INFINITY {
         "-Inf".into()
     } else {
-        format!("{v}")
+        // Nanosecond precision, then no trailing zeros: milliseconds divided
+        // into seconds would otherwise print as 0.0017130000000000001.
+        let fixed = format!("{v:.9}");
+        let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
+        if trimmed.is_empty() || trimmed == "-" || trimmed == "-0" {
+            "0".to_string()
+        } else {
+            trimmed.to_string()
+        }
     }
 }
 
@@ -227,5 +235,8 @@ mod tests {
         assert_eq!(number(f64::INFINITY), "+Inf");
         assert_eq!(number(f64::NAN), "NaN");
         assert_eq!(number(1e-7), "0.0000001");
+        assert_eq!(number(1.713 / 1000.0), "0.001713");
+        assert_eq!(number(1_767_225_600.0), "1767225600");
+        assert_eq!(number(0.0), "0");
     }
 }
