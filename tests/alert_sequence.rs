@@ -166,7 +166,7 @@ fn no_alert_queues_nothing() {
         let (_, doc) = ws.run_json(&toml, &["--now", &at(minute), "--no-alert"]);
         assert_eq!(
             result(&doc, "api")["state"],
-            if minute == 0 { "operational" } else { "down" }
+            if minute == 0 { "unknown" } else { "down" }
         );
     }
     assert_eq!(hits.load(Ordering::SeqCst), 0);

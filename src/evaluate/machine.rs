@@ -75,10 +75,14 @@ impl Machine {
         };
         m.state = match (reached, self.state) {
             (Some(s), _) => s,
-            // Below every threshold: a probe with no state yet (or leaving a
-            // maintenance window) starts operational; it is not down until
-            // the failure threshold says so.
-            (None, State::Unknown | State::Maintenance) => State::Operational,
+            // Below every threshold with no state to keep (a new probe, or one
+            // leaving a maintenance window): an up result says operational; a
+            // failure not yet confirmed says nothing, so the state is unknown
+            // rather than a reassuring "operational".
+            (None, State::Unknown | State::Maintenance) if outcome == Outcome::Up => {
+                State::Operational
+            }
+            (None, State::Unknown | State::Maintenance) => State::Unknown,
             (None, previous) => previous,
         };
         m
@@ -154,7 +158,7 @@ mod tests {
                 S::Operational
             ]
         );
-        assert_eq!(run(&[Down], T), vec![S::Operational]);
+        assert_eq!(run(&[Down], T), vec![S::Unknown]);
     }
 
     #[test]
@@ -181,11 +185,11 @@ mod tests {
     fn degraded_and_mixed_failures() {
         assert_eq!(
             run(&[Degraded, Degraded, Down, Down], T),
-            vec![S::Operational, S::Degraded, S::Degraded, S::Down]
+            vec![S::Unknown, S::Degraded, S::Degraded, S::Down]
         );
         assert_eq!(
             run(&[Down, Degraded, Down, Degraded], T),
-            vec![S::Operational, S::Degraded, S::Degraded, S::Degraded]
+            vec![S::Unknown, S::Degraded, S::Degraded, S::Degraded]
         );
     }
 
