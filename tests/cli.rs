@@ -113,15 +113,8 @@ fn config_errors_exit_2_with_line_and_column() {
 #[test]
 fn run_refuses_a_bad_config_before_probing() {
     let ws = Workspace::new();
-    let cfg = ws.config("[[probe]]\nname = \"a\"\nurl = \"http://x/\"\nbogus = 1\n");
-    let out = outpost()
-        .arg("run")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--db")
-        .arg(ws.db())
-        .output()
-        .expect("run");
+    ws.config("[[probe]]\nname = \"a\"\nurl = \"http://x/\"\nbogus = 1\n");
+    let out = ws.run_cmd().output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(!ws.db().exists(), "no store is created for a bad config");
 }
@@ -211,16 +204,12 @@ fn json_document_has_the_documented_shape() {
 #[test]
 fn table_in_a_pipe_is_plain_text() {
     let ws = Workspace::new();
-    let cfg = ws.config(&format!(
+    ws.config(&format!(
         "[[probe]]\nname = \"db\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:{}\"\n",
         http::closed_port()
     ));
-    let out = outpost()
-        .arg("run")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--db")
-        .arg(ws.db())
+    let out = ws
+        .run_cmd()
         .args(["--location", "here"])
         .output()
         .expect("run");
@@ -238,16 +227,12 @@ fn table_in_a_pipe_is_plain_text() {
 #[test]
 fn json_logs_on_request() {
     let ws = Workspace::new();
-    let cfg = ws.config(&format!(
+    ws.config(&format!(
         "[[probe]]\nname = \"db\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:{}\"\n",
         http::closed_port()
     ));
-    let out = outpost()
-        .arg("run")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--db")
-        .arg(ws.db())
+    let out = ws
+        .run_cmd()
         .args(["--log-format", "json", "--format", "json"])
         .env("RUST_LOG", "outpost=info")
         .output()

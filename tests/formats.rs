@@ -298,16 +298,12 @@ fn github_summary_that_cannot_be_written_is_a_warning_not_a_failure() {
 fn junit_with_repeat_is_one_document_with_a_suite_per_round() {
     let web = http::serve(|_req| async { http::respond(200, "ok") });
     let ws = Workspace::new();
-    let cfg = ws.config(&format!(
+    ws.config(&format!(
         "[[probe]]\nid = \"web\"\nurl = \"http://{web}/\"\n\n[[probe]]\nid = \"db\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:{}\"\n",
         http::closed_port()
     ));
-    let out = outpost()
-        .arg("run")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--db")
-        .arg(ws.db())
+    let out = ws
+        .run_cmd()
         .args(["--format", "junit", "--repeat", "2", "--every", "1s"])
         .output()
         .expect("run");

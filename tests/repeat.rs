@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use support::{Workspace, http, outpost};
+use support::{Workspace, http};
 
 /// A target that counts requests and answers 200.
 fn counting_target() -> (SocketAddr, Arc<AtomicUsize>) {
@@ -67,14 +67,10 @@ fn documents(stdout: &[u8]) -> Vec<serde_json::Value> {
 fn three_rounds_are_probed_stored_and_reported() {
     let (target, hits) = counting_target();
     let ws = Workspace::new();
-    let cfg = ws.config(&two_probes(target));
+    ws.config(&two_probes(target));
     let now = "2026-11-25T10:00:00Z";
-    let out = outpost()
-        .arg("run")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--db")
-        .arg(ws.db())
+    let out = ws
+        .run_cmd()
         .args(["--format", "json", "--location", "test", "--now", now])
         .args(["--repeat", "3", "--every", "1s"])
         .output()
@@ -115,13 +111,9 @@ fn three_rounds_are_probed_stored_and_reported() {
 fn each_round_prints_its_table() {
     let (target, _) = counting_target();
     let ws = Workspace::new();
-    let cfg = ws.config(&two_probes(target));
-    let out = outpost()
-        .arg("run")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--db")
-        .arg(ws.db())
+    ws.config(&two_probes(target));
+    let out = ws
+        .run_cmd()
         .args(["--location", "test", "--repeat", "2", "--every", "1s"])
         .output()
         .expect("run outpost");
@@ -150,15 +142,11 @@ fn the_exit_code_is_the_worst_across_rounds() {
         }
     });
     let ws = Workspace::new();
-    let cfg = ws.config(&format!(
+    ws.config(&format!(
         "[[probe]]\nid = \"api\"\nurl = \"http://{target}/\"\n"
     ));
-    let out = outpost()
-        .arg("run")
-        .arg("-c")
-        .arg(&cfg)
-        .arg("--db")
-        .arg(ws.db())
+    let out = ws
+        .run_cmd()
         .args(["--format", "json", "--location", "test"])
         .args(["--repeat", "2", "--every", "1s"])
         .output()
@@ -173,22 +161,14 @@ fn the_exit_code_is_the_worst_across_rounds() {
 #[test]
 fn repeat_and_every_go_together() {
     let ws = Workspace::new();
-    let cfg = ws.config(&two_probes("127.0.0.1:9".parse().expect("addr")));
+    ws.config(&two_probes("127.0.0.1:9".parse().expect("addr")));
     for args in [
         &["--repeat", "2"][..],
         &["--every", "1m"][..],
         &["--repeat", "0", "--every", "1m"][..],
         &["--repeat", "2", "--every", "0s"][..],
     ] {
-        let out = outpost()
-            .arg("run")
-            .arg("-c")
-            .arg(&cfg)
-            .arg("--db")
-            .arg(ws.db())
-            .args(args)
-            .output()
-            .expect("run outpost");
+        let out = ws.run_cmd().args(args).output().expect("run outpost");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
     assert!(!ws.db().exists(), "a usage error probes and stores nothing");

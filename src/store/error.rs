@@ -62,6 +62,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A stored value this binary cannot turn back into its type.
+    pub(crate) fn bad_value(
+        path: &std::path::Path,
+        column: &'static str,
+        value: impl ToString,
+    ) -> StoreError {
+        StoreError::BadValue {
+            path: path.to_path_buf(),
+            column,
+            value: value.to_string(),
+        }
+    }
+
     /// A closure for `map_err` that wraps an SQLite error with the file and the step.
     pub(crate) fn sqlite<'a>(
         path: &'a std::path::Path,

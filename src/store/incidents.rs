@@ -48,31 +48,27 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawIncident> {
     ))
 }
 
-fn bad(path: &std::path::Path, column: &'static str, value: impl ToString) -> StoreError {
-    StoreError::BadValue {
-        path: path.to_path_buf(),
-        column,
-        value: value.to_string(),
-    }
-}
-
 fn incident_from(path: &std::path::Path, r: RawIncident) -> Result<Incident, StoreError> {
     let (id, probe, started, resolved, worst, cause, message, failed) = r;
     Ok(Incident {
         id,
         probe,
-        started_at: from_ms(started).ok_or_else(|| bad(path, "incidents.started_at", started))?,
+        started_at: from_ms(started)
+            .ok_or_else(|| StoreError::bad_value(path, "incidents.started_at", started))?,
         resolved_at: match resolved {
-            Some(v) => Some(from_ms(v).ok_or_else(|| bad(path, "incidents.resolved_at", v))?),
+            Some(v) => Some(
+                from_ms(v)
+                    .ok_or_else(|| StoreError::bad_value(path, "incidents.resolved_at", v))?,
+            ),
             None => None,
         },
         worst_state: worst
             .parse()
-            .map_err(|_| bad(path, "incidents.worst_state", &worst))?,
+            .map_err(|_| StoreError::bad_value(path, "incidents.worst_state", &worst))?,
         cause: match cause {
             Some(c) => Some(
                 c.parse()
-                    .map_err(|_| bad(path, "incidents.first_cause", &c))?,
+                    .map_err(|_| StoreError::bad_value(path, "incidents.first_cause", &c))?,
             ),
             None => None,
         },

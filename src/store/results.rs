@@ -142,11 +142,7 @@ impl RawResult {
     /// Turn stored values back into the model; a value this binary does not
     /// know (a newer cause, a hand-edited row) is an error, never a panic.
     pub(super) fn into_result(self, path: &std::path::Path) -> Result<ProbeResult, StoreError> {
-        let bad = |column: &'static str, value: String| StoreError::BadValue {
-            path: path.to_path_buf(),
-            column,
-            value,
-        };
+        let bad = |column: &'static str, value: String| StoreError::bad_value(path, column, value);
         let opt_ms = |column: &'static str, v: Option<f64>| {
             v.map(|ms| duration_from_ms(ms).ok_or_else(|| bad(column, ms.to_string())))
                 .transpose()

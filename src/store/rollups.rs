@@ -226,11 +226,8 @@ impl Store {
             })
             .and_then(|rows| rows.collect())
             .map_err(StoreError::sqlite(&self.path, "reading rollups"))?;
-        let bad = |column: &'static str, value: String| StoreError::BadValue {
-            path: self.path.clone(),
-            column,
-            value,
-        };
+        let bad =
+            |column: &'static str, value: String| StoreError::bad_value(&self.path, column, value);
         let count =
             |v: i64, column: &'static str| u64::try_from(v).map_err(|_| bad(column, v.to_string()));
         rows.into_iter()

@@ -220,11 +220,8 @@ impl super::Store {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .and_then(|rows| rows.collect())
             .map_err(StoreError::sqlite(&self.path, "reading probe states"))?;
-        let bad = |column: &'static str, value: String| StoreError::BadValue {
-            path: self.path.clone(),
-            column,
-            value,
-        };
+        let bad =
+            |column: &'static str, value: String| StoreError::bad_value(&self.path, column, value);
         let mut out = std::collections::BTreeMap::new();
         for (probe, state, since, incident_id) in rows {
             let state = state

@@ -24,11 +24,7 @@ impl Writer<'_> {
     }
 
     pub(super) fn bad(&self, column: &'static str, value: impl ToString) -> StoreError {
-        StoreError::BadValue {
-            path: self.path.to_path_buf(),
-            column,
-            value: value.to_string(),
-        }
+        StoreError::bad_value(self.path, column, value)
     }
 }
 

@@ -39,16 +39,24 @@ impl Workspace {
         self.dir.path().join("outpost.db")
     }
 
+    /// `outpost run -c probes.toml --db outpost.db` for this workspace (write
+    /// the config with [`Workspace::config`] first).
+    pub fn run_cmd(&self) -> Command {
+        let mut c = outpost();
+        c.arg("run")
+            .arg("-c")
+            .arg(self.dir.path().join("probes.toml"))
+            .arg("--db")
+            .arg(self.db());
+        c
+    }
+
     /// `outpost run -c probes.toml --db outpost.db --format json` and the parsed
     /// document, with the exit code.
     pub fn run_json(&self, toml: &str, extra: &[&str]) -> (i32, serde_json::Value) {
-        let cfg = self.config(toml);
-        let out = outpost()
-            .arg("run")
-            .arg("-c")
-            .arg(&cfg)
-            .arg("--db")
-            .arg(self.db())
+        self.config(toml);
+        let out = self
+            .run_cmd()
             .args(["--format", "json", "--location", "test"])
             .args(extra)
             .output()
