@@ -46,6 +46,20 @@ pub async fn deliver_pending(
     if pending.is_empty() {
         return Ok(report);
     }
+    // One client for the run: connections are reused across channels. A
+    // channel with its own `ca_file` gets a client with those roots from the
+    // channel kind itself (http_post::Post, github.rs).
+    let delivery = match http_post::client(None) {
+        Ok(http) => Delivery {
+            http,
+            timeout: ATTEMPT_TIMEOUT,
+        },
+        Err(e) => {
+            report.errors.push(e.message);
+            report.pending = pending.len();
+            return Ok(report);
+        }
+    };
     let mut by_channel: BTreeMap<String, Vec<Queued>> = BTreeMap::new();
     for q in pending {
         by_channel.entry(q.channel.clone()).or_default().push(q);
@@ -57,18 +71,6 @@ pub async fn deliver_pending(
                 report.failed += 1;
             }
             continue;
-        };
-        let http = match http_post::client(channel.ca_pem.as_deref()) {
-            Ok(c) => c,
-            Err(e) => {
-                report.errors.push(format!("{name}: {}", e.message));
-                report.pending += queue.len();
-                continue;
-            }
-        };
-        let delivery = Delivery {
-            http,
-            timeout: ATTEMPT_TIMEOUT,
         };
         let mut channel_down = false;
         for q in queue {
