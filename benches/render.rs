@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use outpost::config;
-use outpost::model::{Cause, Outcome, Phases, ProbeId, ProbeResult};
+use outpost::model::{Cause, Outcome, Phases, ProbeId, ProbeResult, ResultId};
 use outpost::render;
 use outpost::store::Store;
 
@@ -103,6 +103,7 @@ fn build(dir: &Path, n: usize) -> (config::Config, Store) {
                 let ms = 20.0 + 200.0 * rand();
                 ProbeResult {
                     probe: ProbeId(format!("p{i}")),
+                    id: ResultId(slot as u32),
                     location: "bench".into(),
                     started_at: at,
                     outcome: if down { Outcome::Down } else { Outcome::Up },
@@ -122,11 +123,7 @@ fn build(dir: &Path, n: usize) -> (config::Config, Store) {
             })
             .collect();
         store
-            .write(|w| {
-                w.insert_results(&results)?;
-                outpost::evaluate::evaluate(w, &cfg, &results, at, false)?;
-                w.update_rollups(&results, &|_| false)
-            })
+            .write(|w| outpost::evaluate::record::record(w, &cfg, &results, at, false).map(|_| ()))
             .expect("write");
     }
     (cfg, store)

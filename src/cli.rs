@@ -40,12 +40,29 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The output folder.
-    #[arg(long, default_value = "public")]
-    pub out: PathBuf,
+    /// The output folder (with --probes: render only when given).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Keep the demo's store at this new file (default: a temporary file, removed at exit).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// Simulate a store at real size instead: N HTTP probes `p1` … `pN`,
+    /// no live run, no page unless --out is given (needs --db).
+    #[arg(long, value_name = "N", requires = "db",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub probes: Option<u32>,
+    /// Days of simulated history, ending now (with --probes).
+    #[arg(long, value_name = "D", default_value_t = 30, requires = "probes",
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// Time between simulated rounds (with --probes).
+    #[arg(long, value_name = "DURATION", default_value = "1m", requires = "probes",
+          value_parser = crate::config::parse_duration)]
+    pub every: std::time::Duration,
+    /// Locations `sim-1` … `sim-L` probing every probe (with --probes).
+    #[arg(long, value_name = "L", default_value_t = 1, requires = "probes",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub locations: u32,
 }
 
 #[derive(Debug, Args)]

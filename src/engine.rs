@@ -54,6 +54,7 @@ pub async fn run_all(
             let (obs, latency) = Box::pin(probe::execute(&spec, &ctx)).await;
             let result = ProbeResult {
                 probe: spec.id.clone(),
+                id: crate::model::ResultId::random(),
                 location,
                 started_at,
                 outcome: obs.outcome,
@@ -82,6 +83,7 @@ pub async fn run_all(
         .map(|(r, spec)| {
             r.unwrap_or_else(|| ProbeResult {
                 probe: spec.id.clone(),
+                id: crate::model::ResultId::random(),
                 location: options.location.clone(),
                 started_at: options.clock.now(),
                 outcome: crate::model::Outcome::Down,

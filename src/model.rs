@@ -217,10 +217,26 @@ impl Observation {
     }
 }
 
+/// What tells two results of one probe, location and start millisecond apart:
+/// a random number drawn when the probe ran. It travels with the result through
+/// shards and merges, so the same result merged twice lands once, and two runs
+/// that started a probe in the same millisecond both keep theirs (the chance
+/// that they also drew the same 32 bits is one in four billion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResultId(pub u32);
+
+impl ResultId {
+    /// A fresh identity for a result being measured now.
+    pub fn random() -> ResultId {
+        ResultId(rand::random())
+    }
+}
+
 /// One execution of a probe, as stored and reported.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeResult {
     pub probe: ProbeId,
+    pub id: ResultId,
     pub location: String,
     pub started_at: DateTime<Utc>,
     pub outcome: Outcome,
@@ -230,6 +246,30 @@ pub struct ProbeResult {
     pub latency: Duration,
     pub phases: Phases,
     pub cert_expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a probe's state machine at one location remembers between runs: the
+/// store persists it, `evaluate::machine` steps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Machine {
+    pub state: State,
+    /// Consecutive `up` results.
+    pub up_streak: u32,
+    /// Consecutive results that were not `up` (degraded or down).
+    pub bad_streak: u32,
+    /// Consecutive `down` results.
+    pub down_streak: u32,
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Machine {
+            state: State::Unknown,
+            up_streak: 0,
+            bad_streak: 0,
+            down_streak: 0,
+        }
+    }
 }
 
 /// A probe's state, changed only through thresholds over consecutive results.

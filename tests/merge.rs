@@ -19,6 +19,8 @@ fn config(ws: &Workspace) -> PathBuf {
         r#"[defaults]
 interval = "5m"
 failure_threshold = 1
+# The shards span days: keep their raw results (the default is one day).
+retention_days = 30
 
 [[probe]]
 id = "api"
@@ -204,12 +206,12 @@ fn two_locations_merge_into_their_sum_and_merging_again_changes_nothing() {
         vec![("api".to_string(), 7), ("db".to_string(), 7)]
     );
 
-    // Again: nothing added, nothing rebuilt, nothing counted twice.
+    // Again: nothing added, nothing updated, nothing counted twice.
     let (code, stdout, stderr) = merge(&cfg, &[&eu, &us], &into, MERGE_AT);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains(
-            "0 results added, 14 already present, 0 rollup days rebuilt, 0 rollup days copied"
+            "0 results added, 14 already present, 0 rollup days updated, 0 rollup days copied"
         ),
         "{stdout}"
     );
@@ -296,14 +298,14 @@ fn rollups_of_days_a_shard_has_pruned_are_copied_once() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains(
-            "2 results added, 0 already present, 2 rollup days rebuilt, 2 rollup days copied"
+            "2 results added, 0 already present, 2 rollup days updated, 2 rollup days copied"
         ),
         "{stdout}"
     );
     assert_eq!(rollups(&into, "api"), api);
     let (_, stdout, _) = merge(&cfg, &[&shard], &into, at);
     assert!(
-        stdout.contains("0 rollup days rebuilt, 0 rollup days copied"),
+        stdout.contains("0 rollup days updated, 0 rollup days copied"),
         "{stdout}"
     );
     assert_eq!(rollups(&into, "api"), api, "never counted twice");

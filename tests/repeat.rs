@@ -46,8 +46,10 @@ fn try_stored_results(db: &Path) -> Option<i64> {
         return None;
     }
     let conn = rusqlite::Connection::open(db).ok()?;
-    conn.query_row("SELECT COUNT(*) FROM results", [], |r| r.get(0))
-        .ok()
+    conn.query_row("SELECT COALESCE(SUM(n), 0) FROM result_blocks", [], |r| {
+        r.get(0)
+    })
+    .ok()
 }
 
 /// Every JSON document in a stream of them.

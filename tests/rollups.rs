@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Timelike, Utc};
-use outpost::model::{Outcome, Phases, ProbeId, ProbeResult};
+use outpost::model::{Outcome, Phases, ProbeId, ProbeResult, ResultId};
 use outpost::rollup::summarize;
 use outpost::store::{Store, StoreError};
 
@@ -34,6 +34,7 @@ impl Rng {
 fn result(location: &str, at: DateTime<Utc>, ms: f64, outcome: Outcome) -> ProbeResult {
     ProbeResult {
         probe: ProbeId("api".into()),
+        id: ResultId(0),
         location: location.into(),
         started_at: at,
         outcome,
@@ -75,10 +76,7 @@ fn merged_percentiles_are_within_two_percent_of_exact() {
             }
         }
         store
-            .write(|w| {
-                w.insert_results(&batch)?;
-                w.update_rollups(&batch, &|_| false)
-            })
+            .write(|w| w.record_results(&batch, &|_| false).map(|_| ()))
             .expect("write day");
     }
     let last = first.date_naive() + chrono::Duration::days(89);
@@ -127,17 +125,11 @@ fn uptime_maintenance_prune_and_rebuild() {
     ];
     let maint = |r: &ProbeResult| r.started_at == at(4);
     store
-        .write(|w| {
-            w.insert_results(&results)?;
-            w.update_rollups(&results, &maint)
-        })
+        .write(|w| w.record_results(&results, &maint).map(|_| ()))
         .expect("write");
     // The same results again (a merged shard): counted once.
     store
-        .write(|w| {
-            w.insert_results(&results)?;
-            w.update_rollups(&results, &maint)
-        })
+        .write(|w| w.record_results(&results, &maint).map(|_| ()))
         .expect("write again");
     let d = day.date_naive();
     let r = store.rollups("api", d, d).expect("rollups");
@@ -150,9 +142,6 @@ fn uptime_maintenance_prune_and_rebuild() {
     let pruned = store.write(|w| w.prune("api", at(48))).expect("prune");
     assert_eq!(pruned, 4);
     assert_eq!(store.count_results().expect("count"), 0);
-    store
-        .write(|w| w.rebuild_rollup("api", "eu", d, &maint))
-        .expect("rebuild with nothing raw keeps the rollup");
     assert_eq!(
         store.rollups("api", d, d).expect("rollups")[0].counts.runs,
         4
@@ -170,14 +159,11 @@ fn a_corrupt_histogram_is_an_error_not_a_panic() {
         .expect("date");
     let rs = vec![result("eu", day, 5.0, Outcome::Up)];
     store
-        .write(|w| {
-            w.insert_results(&rs)?;
-            w.update_rollups(&rs, &|_| false)
-        })
+        .write(|w| w.record_results(&rs, &|_| false).map(|_| ()))
         .expect("write");
     drop(store);
     let conn = rusqlite::Connection::open(&path).expect("raw");
-    conn.execute("UPDATE rollups SET latency = 'h1;banana'", [])
+    conn.execute("UPDATE day_rollups SET detail = x'01020304'", [])
         .expect("corrupt");
     drop(conn);
     let store = Store::open(&path).expect("reopen");
@@ -188,7 +174,7 @@ fn a_corrupt_histogram_is_an_error_not_a_panic() {
         matches!(
             err,
             StoreError::BadValue {
-                column: "rollups.latency",
+                column: "day_rollups.detail",
                 ..
             }
         ),
@@ -196,8 +182,8 @@ fn a_corrupt_histogram_is_an_error_not_a_panic() {
     );
 }
 
-/// A day written run by run (with a result stored twice and one in
-/// maintenance) equals the same day rebuilt at once from its raw results.
+/// A day written run by run (with results stored twice and some in
+/// maintenance) equals the same day written at once.
 #[test]
 fn rebuilding_a_day_equals_the_incremental_rollup() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -222,18 +208,12 @@ fn rebuilding_a_day_equals_the_incremental_rollup() {
     let maint = |r: &ProbeResult| r.started_at.hour() == 3;
     for run in all.chunks(2) {
         store
-            .write(|w| {
-                w.insert_results(run)?;
-                w.update_rollups(run, &maint)
-            })
+            .write(|w| w.record_results(run, &maint).map(|_| ()))
             .expect("run");
     }
     // A shard holding results already stored: nothing changes.
     store
-        .write(|w| {
-            w.insert_results(&all[100..110])?;
-            w.update_rollups(&all[100..110], &maint)
-        })
+        .write(|w| w.record_results(&all[100..110], &maint).map(|_| ()))
         .expect("merge");
     let d = day.date_naive();
     let incremental = store.rollups("api", d, d).expect("rollups");
@@ -251,17 +231,9 @@ fn rebuilding_a_day_equals_the_incremental_rollup() {
 
     let mut fresh = Store::open(&dir.path().join("fresh.db")).expect("open fresh");
     fresh
-        .write(|w| {
-            w.insert_results(&all)?;
-            w.rebuild_rollup("api", "eu", d, &maint)?;
-            w.rebuild_rollup("api", "us", d, &maint)
-        })
-        .expect("rebuild");
-    assert_eq!(fresh.rollups("api", d, d).expect("rebuilt"), incremental);
-    store
-        .write(|w| w.rebuild_rollup("api", "eu", d, &maint))
-        .expect("rebuild in place");
-    assert_eq!(store.rollups("api", d, d).expect("again"), incremental);
+        .write(|w| w.record_results(&all, &maint).map(|_| ()))
+        .expect("the day at once");
+    assert_eq!(fresh.rollups("api", d, d).expect("at once"), incremental);
 }
 
 /// Windows keep counting days whose raw results are pruned; the last 24 h
@@ -287,8 +259,7 @@ fn pruned_days_still_count_in_windows() {
         ];
         store
             .write(|w| {
-                w.insert_results(&rs)?;
-                w.update_rollups(&rs, &|_| false)?;
+                w.record_results(&rs, &|_| false)?;
                 w.prune("api", at - chrono::Duration::days(7))
             })
             .expect("run");

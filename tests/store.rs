@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use outpost::model::{Cause, Outcome, Phases, ProbeId, ProbeResult};
+use outpost::model::{Cause, Outcome, Phases, ProbeId, ProbeResult, ResultId};
 use outpost::store::{APPLICATION_ID, Store, StoreError, migrations};
 use rusqlite::Connection;
 use support::{Workspace, http};
@@ -23,6 +23,7 @@ fn at(millis: i64) -> DateTime<Utc> {
 fn full(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
     ProbeResult {
         probe: ProbeId(probe.to_string()),
+        id: ResultId(7),
         location: location.to_string(),
         started_at: at(started_ms),
         outcome: Outcome::Down,
@@ -49,6 +50,7 @@ fn full(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
 fn bare(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
     ProbeResult {
         probe: ProbeId(probe.to_string()),
+        id: ResultId(7),
         location: location.to_string(),
         started_at: at(started_ms),
         outcome: Outcome::Up,
@@ -225,14 +227,20 @@ fn an_empty_batch_is_fine() {
 #[test]
 fn an_unknown_stored_cause_is_an_error_not_a_panic() {
     let ws = Workspace::new();
-    drop(Store::open(&ws.db()).expect("create"));
+    // An hour's first millisecond, so the block's start delta is 0.
+    let hour_ms = 1_764_064_800_000;
+    Store::open(&ws.db())
+        .expect("create")
+        .insert_results(&[bare("api", "eu", hour_ms)])
+        .expect("insert");
     let conn = Connection::open(ws.db()).expect("raw open");
+    // version 1, one result: start +0, id 7, flags down|cause, 12,345 µs,
+    // cause code 99 (no such cause).
     conn.execute(
-        "INSERT INTO results (probe, location, started_at, outcome, cause, latency_ms)
-         VALUES ('api', 'eu', 0, 'down', 'gremlins', 1.5)",
+        "UPDATE result_blocks SET data = x'0101000700000006b96063'",
         [],
     )
-    .expect("raw insert");
+    .expect("raw update");
     drop(conn);
 
     let store = Store::open(&ws.db()).expect("open");
@@ -243,15 +251,33 @@ fn an_unknown_stored_cause_is_an_error_not_a_panic() {
         matches!(
             err,
             StoreError::BadValue {
-                column: "cause",
+                column: "result_blocks.data",
                 ..
             }
         ),
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("gremlins"), "{msg}");
+    assert!(msg.contains("unknown cause"), "{msg}");
     assert!(msg.contains(&ws.db().display().to_string()), "{msg}");
+}
+
+/// Issue 9 item 2: results of one probe and location that started in the
+/// same millisecond (five runs at once) are distinct; the same result twice
+/// is one.
+#[test]
+fn results_in_the_same_millisecond_are_distinct_by_id() {
+    let ws = Workspace::new();
+    let mut store = Store::open(&ws.db()).expect("open");
+    let same_ms: Vec<ProbeResult> = (0..5)
+        .map(|i| ProbeResult {
+            id: ResultId(1000 + i),
+            ..bare("api", "eu", 1_764_064_800_123)
+        })
+        .collect();
+    assert_eq!(store.insert_results(&same_ms).expect("insert"), 5);
+    assert_eq!(store.insert_results(&same_ms).expect("again"), 0);
+    assert_eq!(store.count_results().expect("count"), 5);
 }
 
 #[test]

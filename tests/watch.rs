@@ -96,7 +96,9 @@ url = "http://{target}/health"
     for probe in ["home", "health"] {
         let n: i64 = conn
             .query_row(
-                "SELECT COUNT(*) FROM results WHERE probe = ?1 AND location = 'test'",
+                "SELECT COALESCE(SUM(b.n), 0) FROM result_blocks b
+                 JOIN names p ON p.id = b.probe JOIN names l ON l.id = b.location
+                 WHERE p.name = ?1 AND l.name = 'test'",
                 [probe],
                 |r| r.get(0),
             )
@@ -105,7 +107,9 @@ url = "http://{target}/health"
     }
     // Every request the target answered was stored: nothing in flight was lost.
     let total: i64 = conn
-        .query_row("SELECT COUNT(*) FROM results", [], |r| r.get(0))
+        .query_row("SELECT COALESCE(SUM(n), 0) FROM result_blocks", [], |r| {
+            r.get(0)
+        })
         .expect("count");
     assert_eq!(total as usize, hits.load(Ordering::SeqCst));
     assert!(site.join("index.html").is_file(), "the site was rendered");

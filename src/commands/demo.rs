@@ -7,7 +7,7 @@
 //! engine, and the site is rendered as `render` does.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -17,9 +17,10 @@ use crate::cli::DemoArgs;
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::demo::history::{self, Script, Simulation};
+use crate::demo::simulate;
 use crate::demo::{self, LOCATION, ScratchDir, endpoints};
 use crate::engine::{self, RunOptions};
-use crate::evaluate::evaluate;
+use crate::evaluate::record::{record, retain};
 use crate::model::ProbeResult;
 use crate::probe::ProbeContext;
 use crate::store::{Store, StoreError};
@@ -35,6 +36,11 @@ pub async fn demo(args: &DemoArgs) -> Result<Exit, CommandError> {
             db.display()
         )));
     }
+
+    if let Some(probes) = args.probes {
+        return simulated(args, probes);
+    }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("public"));
 
     let endpoints = endpoints::start()
         .await
@@ -89,7 +95,7 @@ pub async fn demo(args: &DemoArgs) -> Result<Exit, CommandError> {
     let live = live.elapsed();
     drop(endpoints);
 
-    let rendered = super::render::render_site(&cfg, &store, &args.out, None, clock.now())?;
+    let rendered = super::render::render_site(&cfg, &store, &out, None, clock.now())?;
     let incidents = store
         .incidents()
         .map_err(|e| CommandError::store(e.to_string()))?;
@@ -107,13 +113,67 @@ pub async fn demo(args: &DemoArgs) -> Result<Exit, CommandError> {
         live_ms: live.as_millis(),
         total_ms: started.elapsed().as_millis(),
         rendered,
-        out: &args.out,
+        out: &out,
         db: args.db.as_deref(),
         live: &results,
     };
     let _ = std::io::stdout()
         .lock()
         .write_all(summary.text().as_bytes());
+    Ok(Exit::Ok)
+}
+
+/// `demo --probes N`: a store at real size, simulated (see demo/simulate.rs);
+/// its config is written beside it as `FILE.toml`, so `render` and `report`
+/// can read the store afterwards.
+fn simulated(args: &DemoArgs, probes: u32) -> Result<Exit, CommandError> {
+    let started = Instant::now();
+    // `requires = "db"` in the arguments: always present here.
+    let Some(db) = args.db.as_deref() else {
+        return Err(CommandError::usage("--probes needs --db FILE"));
+    };
+    let plan = simulate::Plan {
+        probes,
+        days: args.days,
+        every: args.every,
+        locations: args.locations,
+        now: Utc::now(),
+        seed: history::SEED,
+    };
+    let text = simulate::config_text(&plan);
+    let config_path = PathBuf::from(format!("{}.toml", db.display()));
+    std::fs::write(&config_path, &text)
+        .map_err(|e| CommandError::usage(format!("cannot write {}: {e}", config_path.display())))?;
+    let cfg = config::parse(&config_path, &text, |_| None).map_err(|e| {
+        CommandError::usage(format!("the simulated config does not load (a bug): {e}"))
+    })?;
+    let mut store = Store::open(db).map_err(|e| CommandError::store(e.to_string()))?;
+    let sim = simulate::simulate(&mut store, &cfg, &plan)
+        .map_err(|e| CommandError::store(e.to_string()))?;
+    let simulated_s = started.elapsed().as_secs_f64();
+    if let Some(out) = &args.out {
+        let rendered = super::render::render_site(&cfg, &store, out, None, plan.now)?;
+        tracing::info!("{rendered}");
+    }
+    drop(store);
+    let size = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    let text = format!(
+        "simulated {} probes x {} locations x {} days every {}: {} results ({} kept raw), {} incidents in {:.1} s\n\
+         {}: {} bytes ({:.2} MB); config {}\n",
+        plan.probes,
+        plan.locations,
+        plan.days,
+        humantime::format_duration(plan.every),
+        sim.results,
+        sim.recorded,
+        sim.incidents,
+        simulated_s,
+        db.display(),
+        size,
+        size as f64 / 1_000_000.0,
+        config_path.display(),
+    );
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(Exit::Ok)
 }
 
@@ -143,9 +203,8 @@ fn write_config(
         .map_err(|e| CommandError::usage(format!("the demo config does not load (a bug): {e}")))
 }
 
-/// Write runs of one day in one transaction as `run` writes each (alerts off:
-/// the demo has no channels): results, then evaluation, per run; then rollups
-/// and retention.
+/// Write runs of one day in one transaction, each recorded as `run` records
+/// it (alerts off: the demo has no channels), then retention as of the last.
 fn store_runs(
     store: &mut Store,
     cfg: &Config,
@@ -156,20 +215,9 @@ fn store_runs(
     };
     store.write(|w| {
         for (at, results) in runs {
-            w.insert_results(results)?;
-            evaluate(w, cfg, results, *at, false)?;
+            record(w, cfg, results, *at, false)?;
         }
-        let in_maintenance = |r: &ProbeResult| {
-            cfg.maintenance
-                .iter()
-                .any(|m| m.covers(&r.probe, r.started_at))
-        };
-        let all: Vec<ProbeResult> = runs.iter().flat_map(|(_, rs)| rs.iter().cloned()).collect();
-        w.update_rollups(&all, &in_maintenance)?;
-        for spec in &cfg.probes {
-            let keep = chrono::Duration::days(i64::from(spec.retention_days));
-            w.prune(&spec.id.0, last - keep)?;
-        }
+        retain(w, cfg, last)?;
         Ok(())
     })
 }

@@ -82,22 +82,18 @@ pub async fn merge(args: &MergeArgs) -> Result<Exit, CommandError> {
                 added.extend(m.added);
             }
             let in_maintenance = |r: &ProbeResult| {
-                cfg.as_ref().is_some_and(|c| {
-                    c.maintenance
-                        .iter()
-                        .any(|m| m.covers(&r.probe, r.started_at))
-                })
+                cfg.as_ref()
+                    .is_some_and(|c| crate::evaluate::record::in_maintenance(c, r))
             };
             let rollups = w.merge_rollups(&shards, &added, &in_maintenance)?;
             let (evaluation, states_copied) = match &cfg {
                 Some(cfg) => (Some(evaluate(w, cfg, &added, now, alerts)?), 0),
                 None => (None, w.merge_location_states(&shards)?),
             };
-            let mut pruned = 0;
-            for spec in cfg.iter().flat_map(|c| &c.probes) {
-                let days = chrono::Duration::days(i64::from(spec.retention_days));
-                pruned += w.prune(&spec.id.0, now - days)?;
-            }
+            let pruned = match &cfg {
+                Some(cfg) => crate::evaluate::record::retain(w, cfg, now)?.results,
+                None => 0,
+            };
             Ok(Merged {
                 shards: lines,
                 rollups,
@@ -193,11 +189,11 @@ fn summary(m: &Merged, delivery: &DeliveryReport, into: &Path) -> String {
     }
     s.push_str(&format!(
         "merged {} shard{} into {}: {added} results added, {present} already present, \
-         {} rollup days rebuilt, {} rollup days copied",
+         {} rollup days updated, {} rollup days copied",
         m.shards.len(),
         if m.shards.len() == 1 { "" } else { "s" },
         into.display(),
-        m.rollups.rebuilt,
+        m.rollups.updated,
         m.rollups.copied,
     ));
     if expired > 0 {

@@ -15,7 +15,8 @@ use crate::cli::{FailOn, Format, RunArgs};
 use crate::clock::Clock;
 use crate::config::{self, Config, ProbeSpec};
 use crate::engine::{self, RunOptions};
-use crate::evaluate::{Evaluation, evaluate};
+use crate::evaluate::Evaluation;
+use crate::evaluate::record::{Retained, record, retain};
 use crate::model::{Outcome, ProbeResult};
 use crate::probe::ProbeContext;
 use crate::report::{self, RunReport};
@@ -232,24 +233,18 @@ impl Runner {
         let now = self.options.clock.now();
         let cfg = &self.cfg;
         let alert = self.alert;
-        let evaluation = self.store.write(|w| {
-            w.insert_results(results)?;
-            let evaluation = evaluate(w, cfg, results, now, alert)?;
-            let in_maintenance = |r: &ProbeResult| {
-                cfg.maintenance
-                    .iter()
-                    .any(|m| m.covers(&r.probe, r.started_at))
+        let (evaluation, retained) = self.store.write(|w| {
+            let evaluation = record(w, cfg, results, now, alert)?;
+            let retained = if prune {
+                retain(w, cfg, now)?
+            } else {
+                Retained::default()
             };
-            w.update_rollups(results, &in_maintenance)?;
-            if prune {
-                // Every configured probe, not only --only's: retention is the config's.
-                for spec in &cfg.probes {
-                    let keep = chrono::Duration::days(i64::from(spec.retention_days));
-                    w.prune(&spec.id.0, now - keep)?;
-                }
-            }
-            Ok(evaluation)
+            Ok((evaluation, retained))
         })?;
+        if retained.vacuum {
+            self.store.vacuum()?;
+        }
         for c in &evaluation.changes {
             tracing::info!(probe = %c.probe, from = %c.from, to = %c.to, "state changed");
         }

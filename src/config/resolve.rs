@@ -21,6 +21,11 @@ use crate::redact::Secrets;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+/// Raw results kept by default: the page needs 24 hours at full resolution
+/// (the 24-hour chart, flapping); longer windows come from the rollups. A
+/// day keeps 100 probes at one-minute resolution within the data branch's
+/// 10 MB budget; each further day costs about 3 MB for them.
+const DEFAULT_RETENTION_DAYS: u32 = 1;
 const DEFAULT_DEGRADED_AFTER: Duration = Duration::from_secs(1);
 
 pub(super) fn resolve(
@@ -408,7 +413,7 @@ fn resolve_probe(
         degraded_after,
         failure_threshold: num(&s.failure_threshold, &d.failure_threshold, 2),
         success_threshold: num(&s.success_threshold, &d.success_threshold, 1),
-        retention_days: num(&s.retention_days, &d.retention_days, 30),
+        retention_days: num(&s.retention_days, &d.retention_days, DEFAULT_RETENTION_DAYS),
         slo: s
             .slo
             .or(d.slo.clone())

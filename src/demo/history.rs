@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, DurationRound, Timelike, Utc};
 
 use crate::config::{Config, ProbeKind, ProbeSpec};
-use crate::model::{Cause, Outcome, Phases, ProbeResult};
+use crate::model::{Cause, Outcome, Phases, ProbeResult, ResultId};
 
 /// Days of history simulated, today included.
 pub const DAYS: i64 = 90;
@@ -164,10 +164,10 @@ pub fn run_times(now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
 }
 
 /// A small seeded generator (SplitMix64): the demo needs variety, not security.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -176,20 +176,20 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn between(&mut self, lo: f64, hi: f64) -> f64 {
+    pub(crate) fn between(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
 
-    fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
 
     /// Log-normal around `median` (Box–Muller).
-    fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
+    pub(crate) fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
         let u1 = self.unit().max(1e-12);
         let u2 = self.unit();
         let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
@@ -248,6 +248,7 @@ impl<'a> Simulation<'a> {
         };
         let mut r = ProbeResult {
             probe: spec.id.clone(),
+            id: ResultId(self.rng.next_u64() as u32),
             location: self.location.clone(),
             started_at: at,
             outcome: Outcome::Up,
@@ -417,7 +418,7 @@ fn daily_load(at: DateTime<Utc>) -> f64 {
 }
 
 /// Phases of an HTTP request to an IP literal (so no DNS) that took `total` ms.
-fn http_phases(rng: &mut Rng, total: f64, tls: bool) -> Phases {
+pub(crate) fn http_phases(rng: &mut Rng, total: f64, tls: bool) -> Phases {
     let connect = rng.between(0.15, 0.6).min(total * 0.2);
     let handshake = if tls {
         Some(rng.between(2.5, 5.0).min(total * 0.3))
@@ -435,7 +436,7 @@ fn http_phases(rng: &mut Rng, total: f64, tls: bool) -> Phases {
     }
 }
 
-fn ms(v: f64) -> Duration {
+pub(crate) fn ms(v: f64) -> Duration {
     Duration::from_secs_f64(v.max(0.0) / 1000.0)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod endpoints;
 pub mod history;
+pub mod simulate;
 
 use std::path::{Path, PathBuf};
 

@@ -1,32 +1,8 @@
 //! The state machine of one probe at one location: consecutive results move the
 //! state only when a threshold is met, so one bad result pages nobody.
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::model::Machine;
 use crate::model::{Outcome, State};
-
-/// What the machine remembers between runs (persisted in the store).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Machine {
-    pub state: State,
-    /// Consecutive `up` results.
-    pub up_streak: u32,
-    /// Consecutive results that were not `up` (degraded or down).
-    pub bad_streak: u32,
-    /// Consecutive `down` results.
-    pub down_streak: u32,
-}
-
-impl Default for Machine {
-    fn default() -> Self {
-        Machine {
-            state: State::Unknown,
-            up_streak: 0,
-            bad_streak: 0,
-            down_streak: 0,
-        }
-    }
-}
 
 /// The thresholds of a probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! notification exists exactly when the state change that caused it does.
 
 pub mod machine;
+pub mod record;
 
 use std::collections::BTreeMap;
 
@@ -16,9 +17,9 @@ use crate::config::{Config, Event, ProbeSpec};
 use crate::model::{Outcome, ProbeResult, State};
 use crate::store::StoreError;
 use crate::store::incidents::Incident;
-use crate::store::states::{LocationState, ProbeState};
+use crate::store::states::ProbeState;
 use crate::store::writer::Writer;
-use machine::{Machine, Thresholds, aggregate};
+use machine::{Thresholds, aggregate};
 
 /// A probe's state moved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -90,10 +91,7 @@ fn step_probe(
         by_location.entry(r.location.as_str()).or_default().push(r);
     }
     for (location, rs) in &by_location {
-        let mut state = w.location_state(id, location)?.unwrap_or(LocationState {
-            machine: Machine::default(),
-            last_result_at: DateTime::<Utc>::MIN_UTC,
-        });
+        let mut state = w.location_state(id, location)?.unwrap_or_default();
         for r in rs {
             // A result older than what the machine already saw (a late shard)
             // is stored but does not step the machine backwards.
@@ -106,6 +104,7 @@ fn step_probe(
                 in_maintenance(cfg, spec, r.started_at),
             );
             state.last_result_at = r.started_at;
+            state.track_streak(r);
         }
         w.save_location_state(id, location, &state)?;
     }
@@ -137,7 +136,7 @@ fn step_probe(
     if new_state != State::Maintenance {
         match incident_id.and_then(|i| w.incident(i).ok().flatten()) {
             None if new_state.severity() > 0 => {
-                let first = w.first_failure(id)?;
+                let first = w.first_failure(id, fresh_after)?;
                 let opened = match &first {
                     Some(f) => w.open_incident(
                         id,

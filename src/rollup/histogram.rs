@@ -156,6 +156,65 @@ impl Histogram {
     }
 }
 
+/// First byte of the binary form ([`Histogram::to_bytes`]).
+const BINARY_V3: u8 = 3;
+
+impl Histogram {
+    /// The binary form the store keeps: a version byte, then per bucket hit
+    /// the index minus the previous one and the count, both as varints
+    /// (usually one byte each: a day of a typical probe is 60–150 bytes).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        use integer_encoding::VarInt;
+        let mut out = Vec::with_capacity(1 + self.buckets.len() * 2);
+        out.push(BINARY_V3);
+        let mut prev = 0u16;
+        let mut buf = [0u8; 10];
+        for (i, c) in self.buckets.iter().filter(|(_, c)| **c > 0) {
+            for v in [u64::from(i - prev), *c] {
+                let n = v.encode_var(&mut buf);
+                out.extend_from_slice(&buf[..n]);
+            }
+            prev = *i;
+        }
+        out
+    }
+
+    /// Read [`Histogram::to_bytes`]'s form; garbage is an error, never a panic.
+    pub fn from_bytes(data: &[u8]) -> Result<Self, HistogramError> {
+        use integer_encoding::VarInt;
+        let Some((&BINARY_V3, mut rest)) = data.split_first() else {
+            return Err(HistogramError("unknown binary format".into()));
+        };
+        let mut buckets = BTreeMap::new();
+        let mut total = 0u64;
+        let mut prev: Option<u16> = None;
+        let next = |rest: &mut &[u8]| -> Result<u64, HistogramError> {
+            let (v, n) = u64::decode_var(rest).ok_or_else(|| HistogramError("truncated".into()))?;
+            *rest = &rest[n..];
+            Ok(v)
+        };
+        while !rest.is_empty() {
+            let delta = next(&mut rest)?;
+            let count = next(&mut rest)?;
+            let delta = u16::try_from(delta)
+                .map_err(|_| HistogramError(format!("bucket delta {delta} out of range")))?;
+            let i = match prev {
+                None => delta,
+                Some(_) if delta == 0 => return Err(HistogramError("repeated bucket".into())),
+                Some(p) => p
+                    .checked_add(delta)
+                    .ok_or_else(|| HistogramError(format!("bucket past {p} + {delta}")))?,
+            };
+            if i > OVERFLOW {
+                return Err(HistogramError(format!("bucket {i} out of range")));
+            }
+            add(&mut buckets, &mut total, i, count)?;
+            prev = Some(i);
+        }
+        Ok(Histogram { buckets })
+    }
+}
+
 fn number<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, HistogramError> {
     // FromStr for integers accepts a leading '+'; the encoder never writes one.
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -242,6 +301,23 @@ mod tests {
             h.record(*v);
         }
         h
+    }
+
+    #[test]
+    fn the_binary_form_round_trips_and_refuses_garbage() {
+        let h = of(&[0.0, 0.5, 41.7, 41.7, 42.0, 900.0, 1e9]);
+        let bytes = h.to_bytes();
+        assert_eq!(Histogram::from_bytes(&bytes), Ok(h));
+        assert_eq!(Histogram::from_bytes(&[BINARY_V3]), Ok(Histogram::new()));
+        for cut in 1..bytes.len() {
+            // Cutting between pairs leaves a valid smaller histogram; cutting
+            // inside one must be refused, never read past the end.
+            let _ = Histogram::from_bytes(&bytes[..cut]);
+        }
+        assert!(Histogram::from_bytes(&[]).is_err());
+        assert!(Histogram::from_bytes(&[9, 1, 1]).is_err());
+        assert!(Histogram::from_bytes(&[BINARY_V3, 1, 0]).is_err());
+        assert!(Histogram::from_bytes(&[BINARY_V3, 1, 1, 0, 1]).is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@ use chrono::NaiveDate;
 
 pub use histogram::Histogram;
 
+use crate::model::{Outcome, ProbeResult, millis};
+
 /// Phases summed over a day, for mean phase times on the 30-day chart.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PhaseSums {
@@ -37,6 +39,53 @@ pub struct DayRollup {
     pub counts: Counts,
     pub latency: Histogram,
     pub phases: PhaseSums,
+}
+
+impl DayRollup {
+    /// An empty day of `probe` at `location`.
+    pub fn empty(probe: &str, location: &str, day: NaiveDate) -> DayRollup {
+        DayRollup {
+            probe: probe.to_string(),
+            location: location.to_string(),
+            day,
+            counts: Counts::default(),
+            latency: Histogram::new(),
+            phases: PhaseSums::default(),
+        }
+    }
+
+    /// Count one result of this day; `in_maintenance` when it fell inside a
+    /// maintenance window. Every path that rolls results up (a run, a merge,
+    /// the simulation) goes through here.
+    pub fn record(&mut self, r: &ProbeResult, in_maintenance: bool) {
+        let c = &mut self.counts;
+        c.runs += 1;
+        match r.outcome {
+            Outcome::Up => c.up += 1,
+            Outcome::Degraded => c.degraded += 1,
+            Outcome::Down => c.down += 1,
+        }
+        if in_maintenance {
+            c.maintenance += 1;
+            if r.outcome == Outcome::Down {
+                c.maintenance_down += 1;
+            }
+        }
+        self.latency.record(millis(r.latency));
+        let p = [
+            r.phases.dns,
+            r.phases.connect,
+            r.phases.tls,
+            r.phases.ttfb,
+            r.phases.transfer,
+        ];
+        for (sum, phase) in self.phases.sums.iter_mut().zip(p) {
+            if let Some(d) = phase {
+                sum.0 += millis(d);
+                sum.1 += 1;
+            }
+        }
+    }
 }
 
 /// Result counts.

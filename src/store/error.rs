@@ -35,6 +35,18 @@ pub enum StoreError {
         supported: u32,
     },
 
+    /// A shard to merge has an older schema than this binary writes.
+    #[error(
+        "{} has schema {found}, older than this binary's {supported}: open it once with this outpost \
+         (for example `outpost report --db {}`) to bring it up to date, then merge",
+        path.display(), path.display()
+    )]
+    TooOld {
+        path: PathBuf,
+        found: i64,
+        supported: u32,
+    },
+
     /// A stored value this binary cannot turn back into its type.
     #[error("{}: column {column} holds {value}, which this binary does not understand", path.display())]
     BadValue {

@@ -2,11 +2,11 @@
 //! §6). Every step is idempotent: merging the same shard twice changes nothing.
 //!
 //! A shard is opened read-only ([`Store::open_read_only`]) and never changes.
-//! Results are copied on their unique key (probe, location, start millisecond)
-//! with `ON CONFLICT DO NOTHING`; the rollups of the days that gained results
-//! are rebuilt from raw results, and rollups of days a shard has already
-//! pruned are taken from the shard when they know more than the target. No
-//! rollup is ever added to another, so nothing is counted twice.
+//! Results are copied on their identity (probe, location, start millisecond
+//! and id), block by block; the results that were new are counted in the
+//! rollups, and rollups of days a shard has already pruned are taken from
+//! the shard when they know more than the target. No rollup is ever added to
+//! another, so nothing is counted twice.
 //!
 //! States are the caller's: with a config it steps the target's machines with
 //! the results that were added (`evaluate`), so quorum, incidents and alerts
@@ -16,44 +16,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 
-use super::results::RawResult;
-use super::rollups::day_number;
+use super::block;
 use super::writer::Writer;
 use super::{APPLICATION_ID, BUSY_TIMEOUT, Store, StoreError, guard};
-use crate::model::ProbeResult;
+use crate::model::{ProbeId, ProbeResult};
 
-/// Milliseconds in a UTC day: rollup day `d` covers `[d * DAY_MS, (d + 1) * DAY_MS)`.
-const DAY_MS: i64 = 86_400_000;
-
-/// The schema versions that created each table a merge reads (migrations.rs).
-const HAS_STATES: u32 = 2;
-const HAS_ROLLUPS: u32 = 3;
-
-const SELECT_RESULTS: &str = "
-SELECT probe, location, started_at, outcome, cause, message, status, latency_ms,
-       dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms, cert_expires_at
-FROM results ORDER BY probe, location, started_at";
-
-const ROLLUP_COLUMNS: &str = "probe, location, day, runs, up, degraded, down, maintenance,
-   maintenance_down, latency, dns_sum, dns_n, connect_sum, connect_n, tls_sum, tls_n,
-   ttfb_sum, ttfb_n, transfer_sum, transfer_n";
-
-/// Index of `runs` in [`ROLLUP_COLUMNS`].
-const RUNS: usize = 3;
-
-const STATE_COLUMNS: &str =
-    "probe, location, state, up_streak, bad_streak, down_streak, last_result_at";
+const STATE_COLUMNS: &str = "probe, location, state, up_streak, bad_streak, down_streak,
+   last_result_at, streak_since, streak_cause, streak_message, streak_count";
 
 impl Store {
     /// Open an existing Outpost store for reading only: the same refusals as
     /// [`Store::open`] (a foreign, non-SQLite or newer file), and also a
     /// missing or empty file, since there is nothing to read. Nothing is
     /// created, migrated or checkpointed; every write through the returned
-    /// store fails. A store of an older schema is readable as it is.
+    /// store fails. A store of an older schema is refused (a merge reads the
+    /// current tables only): opening it once with [`Store::open`] migrates it.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
             path: path.to_path_buf(),
@@ -102,6 +83,14 @@ impl Store {
         if id != APPLICATION_ID {
             return Err(empty());
         }
+        let version = super::migrations::version(&conn, path)?;
+        if version < super::migrations::latest() {
+            return Err(StoreError::TooOld {
+                path: path.to_path_buf(),
+                found: i64::from(version),
+                supported: super::migrations::latest(),
+            });
+        }
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -114,7 +103,7 @@ impl Store {
 pub struct ResultsMerged {
     /// Results the target did not have, oldest first per probe and location.
     pub added: Vec<ProbeResult>,
-    /// Results the target already held (same probe, location and start).
+    /// Results the target already held (same probe, location, start and id).
     pub already_present: u64,
     /// Results left out because retention would prune them at once.
     pub expired: u64,
@@ -123,73 +112,94 @@ pub struct ResultsMerged {
 /// What settling the rollups after a merge did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RollupsMerged {
-    /// (probe, location, day) rollups recomputed from raw results.
-    pub rebuilt: u64,
-    /// Rollups taken from a shard for days whose raw results it has pruned.
+    /// (probe, location, day) rollups that counted the results a merge added.
+    pub updated: u64,
+    /// Rollups taken from a shard that knew more of a day than the target
+    /// (typically a day whose raw results the shard has pruned).
     pub copied: u64,
 }
 
-/// A rollup row as stored, every column in [`ROLLUP_COLUMNS`] order.
-struct RollupRow(Vec<Value>);
-
-impl RollupRow {
-    fn runs(&self) -> i64 {
-        match self.0.get(RUNS) {
-            Some(Value::Integer(n)) => *n,
-            _ => 0,
-        }
-    }
-}
-
-/// (probe, location, day number) of a rollup.
-type RollupKey = (String, String, i64);
-
 impl Writer<'_> {
-    /// Copy every result of `shard` that the target lacks. `keep(probe, at)`
-    /// is false for results retention would prune at once: they are left out,
-    /// so a merge neither re-adds what the target pruned nor counts it.
+    /// Copy every result of `shard` that the target lacks, a block at a time
+    /// (memory stays flat whatever the shard's size). A block the target
+    /// already holds byte for byte (the canonical encoding makes equal sets
+    /// equal bytes) is skipped without decoding: in the CI matrix every shard
+    /// is the saved store plus a few rounds, so most blocks are such copies.
+    /// `keep(probe, at)` is false for results retention would prune at once:
+    /// they are left out, so a merge neither re-adds what the target pruned
+    /// nor counts it.
     pub fn merge_results(
         &self,
         shard: &Store,
         keep: &dyn Fn(&str, DateTime<Utc>) -> bool,
     ) -> Result<ResultsMerged, StoreError> {
         let from = shard.path.as_path();
+        let read = |e| StoreError::sqlite(from, "reading the shard's results")(e);
         let mut stmt = shard
             .conn
-            .prepare(SELECT_RESULTS)
-            .map_err(StoreError::sqlite(from, "reading the shard's results"))?;
-        let rows = stmt
-            .query_map([], RawResult::from_row)
-            .map_err(StoreError::sqlite(from, "reading the shard's results"))?;
+            .prepare(
+                "SELECT p.name, l.name, b.hour, b.n, b.data FROM result_blocks b
+                 JOIN names p ON p.id = b.probe JOIN names l ON l.id = b.location
+                 ORDER BY p.name, l.name, b.hour",
+            )
+            .map_err(read)?;
+        let mut rows = stmt.query([]).map_err(read)?;
         let mut out = ResultsMerged::default();
-        for row in rows {
-            // Converting checks every value: a row this binary does not
-            // understand stops the merge, naming the shard.
-            let r = row
-                .map_err(StoreError::sqlite(from, "reading the shard's results"))?
-                .into_result(from)?;
-            if !keep(&r.probe.0, r.started_at) {
-                out.expired += 1;
+        while let Some(row) = rows.next().map_err(read)? {
+            let probe: String = row.get(0).map_err(read)?;
+            let location: String = row.get(1).map_err(read)?;
+            let hour: i64 = row.get(2).map_err(read)?;
+            let n: i64 = row.get(3).map_err(read)?;
+            let data = row
+                .get_ref(4)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(read)?;
+            let (p, l) = (self.key_of(&probe)?, self.key_of(&location)?);
+            if self.block_bytes(p, l, hour)?.as_deref() == Some(data) {
+                out.already_present += u64::try_from(n).unwrap_or(0);
                 continue;
             }
-            self.insert_results(std::slice::from_ref(&r))?;
-            if self.tx.changes() > 0 {
-                out.added.push(r);
-            } else {
-                out.already_present += 1;
-            }
+            // Decoding checks every value: a block this binary does not
+            // understand stops the merge, naming the shard.
+            let results = block::decode(data, &ProbeId(probe.clone()), &location, hour)
+                .map_err(|e| StoreError::bad_value(from, "result_blocks.data", e))?;
+            let (kept, expired): (Vec<ProbeResult>, Vec<ProbeResult>) = results
+                .into_iter()
+                .partition(|r| keep(&probe, r.started_at));
+            out.expired += expired.len() as u64;
+            let added = self.insert_results(&kept)?;
+            out.already_present += (kept.len() - added.len()) as u64;
+            let mut kept: Vec<Option<ProbeResult>> = kept.into_iter().map(Some).collect();
+            out.added
+                .extend(added.into_iter().filter_map(|i| kept[i].take()));
         }
         Ok(out)
     }
 
-    /// Bring the rollups up to date after `added` results came from `shards`.
-    ///
-    /// A day that gained results is rebuilt from the target's raw results,
-    /// unless those are fewer than a rollup already knows (the day is partly
-    /// pruned): then the rollup with the most runs stays. A shard's rollup
-    /// the target lacks, or holding more runs than the target's, is taken
-    /// as it is (or rebuilt, when the target's raw results cover it). Rollups
-    /// are only ever replaced, never added together.
+    /// The encoded block of `probe` at `location` in `hour`, if the target has it.
+    fn block_bytes(
+        &self,
+        probe: i64,
+        location: i64,
+        hour: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tx
+            .prepare_cached(
+                "SELECT data FROM result_blocks WHERE probe = ?1 AND location = ?2 AND hour = ?3",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![probe, location, hour], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(self.err("reading results"))
+    }
+
+    /// Bring the rollups up to date after `added` results came from `shards`:
+    /// the added results are counted in their days (each once: they were new),
+    /// then a shard's rollup that counts more runs than the target's is taken
+    /// as it is. A location is probed by one runner, so the shard that knows
+    /// most of a location's day has every result of it; this is how days a
+    /// shard has already pruned arrive. Rollups are never added together.
     pub fn merge_rollups(
         &self,
         shards: &[Store],
@@ -197,114 +207,29 @@ impl Writer<'_> {
         in_maintenance: &dyn Fn(&ProbeResult) -> bool,
     ) -> Result<RollupsMerged, StoreError> {
         let mut out = RollupsMerged::default();
-        let touched: BTreeSet<RollupKey> = added
+        let touched: BTreeSet<(&str, &str, chrono::NaiveDate)> = added
             .iter()
             .map(|r| {
                 (
-                    r.probe.0.clone(),
-                    r.location.clone(),
-                    day_number(r.started_at.date_naive()),
+                    r.probe.0.as_str(),
+                    r.location.as_str(),
+                    r.started_at.date_naive(),
                 )
             })
             .collect();
-        let with_rollups: Vec<&Store> = shards
-            .iter()
-            .filter(|s| s.schema_version().is_ok_and(|v| v >= HAS_ROLLUPS))
-            .collect();
-
-        for key in &touched {
-            let mut best: Option<RollupRow> = None;
-            for shard in &with_rollups {
-                if let Some(row) = shard_rollup(shard, key)?
-                    && best.as_ref().is_none_or(|b| row.runs() > b.runs())
-                {
-                    best = Some(row);
+        out.updated = touched.len() as u64;
+        self.add_to_rollups(&added.iter().collect::<Vec<_>>(), in_maintenance)?;
+        for shard in shards {
+            shard.each_rollup(|theirs| {
+                let ours = self.rollup(&theirs.probe, &theirs.location, theirs.day)?;
+                if theirs.counts.runs > ours.map_or(0, |o| o.counts.runs) {
+                    self.put_rollup(&theirs)?;
+                    out.copied += 1;
                 }
-            }
-            self.settle_rollup(key, best.as_ref(), in_maintenance, &mut out)?;
-        }
-
-        // Days with no new results: only a shard rollup that knows more than
-        // the target's matters (typically a day the shard has pruned).
-        for shard in &with_rollups {
-            let path = shard.path.as_path();
-            let sql = format!("SELECT {ROLLUP_COLUMNS} FROM rollups ORDER BY probe, location, day");
-            let mut stmt = shard
-                .conn
-                .prepare(&sql)
-                .map_err(StoreError::sqlite(path, "reading the shard's rollups"))?;
-            let rows = stmt
-                .query_map([], rollup_row)
-                .map_err(StoreError::sqlite(path, "reading the shard's rollups"))?;
-            for row in rows {
-                let row = row.map_err(StoreError::sqlite(path, "reading the shard's rollups"))?;
-                let key = rollup_key(&row).ok_or_else(|| StoreError::BadValue {
-                    path: path.to_path_buf(),
-                    column: "rollups.day",
-                    value: format!("{:?}", row.0.get(..3)),
-                })?;
-                if touched.contains(&key) {
-                    continue;
-                }
-                if row.runs() > self.target_runs(&key)?.unwrap_or(0) {
-                    self.settle_rollup(&key, Some(&row), in_maintenance, &mut out)?;
-                }
-            }
+                Ok(())
+            })?;
         }
         Ok(out)
-    }
-
-    /// Decide the rollup of `key` from the target's raw results, its current
-    /// rollup and the best shard rollup: whichever counts the most runs.
-    fn settle_rollup(
-        &self,
-        key: &RollupKey,
-        shard: Option<&RollupRow>,
-        in_maintenance: &dyn Fn(&ProbeResult) -> bool,
-        out: &mut RollupsMerged,
-    ) -> Result<(), StoreError> {
-        let (probe, location, day) = key;
-        let target = self.target_runs(key)?.unwrap_or(0);
-        let from_shard = shard.map_or(0, RollupRow::runs);
-        let raw: i64 = self
-            .tx
-            .query_row(
-                "SELECT count(*) FROM results
-                 WHERE probe = ?1 AND location = ?2 AND started_at >= ?3 AND started_at < ?4",
-                params![probe, location, day * DAY_MS, (day + 1) * DAY_MS],
-                |r| r.get(0),
-            )
-            .map_err(self.err("counting a day of results"))?;
-        if raw > 0 && raw >= target.max(from_shard) {
-            let date = NaiveDate::default()
-                .checked_add_signed(chrono::Duration::days(*day))
-                .ok_or_else(|| self.bad("rollups.day", day))?;
-            self.rebuild_rollup(probe, location, date, in_maintenance)?;
-            out.rebuilt += 1;
-        } else if let Some(row) = shard.filter(|_| from_shard > target) {
-            let placeholders = vec!["?"; row.0.len()].join(", ");
-            self.tx
-                .execute(
-                    &format!(
-                        "INSERT OR REPLACE INTO rollups ({ROLLUP_COLUMNS}) VALUES ({placeholders})"
-                    ),
-                    params_from_iter(row.0.iter()),
-                )
-                .map_err(self.err("copying a rollup"))?;
-            out.copied += 1;
-        }
-        Ok(())
-    }
-
-    fn target_runs(&self, (probe, location, day): &RollupKey) -> Result<Option<i64>, StoreError> {
-        self.tx
-            .query_row(
-                "SELECT runs FROM rollups WHERE probe = ?1 AND location = ?2 AND day = ?3",
-                params![probe, location, day],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(self.err("reading a rollup"))
     }
 
     /// Copy each location's state machine from the shards where a shard saw
@@ -316,9 +241,6 @@ impl Writer<'_> {
         // The newest machine of each (probe, location) across the shards.
         let mut newest: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         for shard in shards {
-            if !shard.schema_version().is_ok_and(|v| v >= HAS_STATES) {
-                continue;
-            }
             let path = shard.path.as_path();
             let sql = format!("SELECT {STATE_COLUMNS} FROM location_states");
             let mut stmt = shard
@@ -327,7 +249,7 @@ impl Writer<'_> {
                 .map_err(StoreError::sqlite(path, "reading the shard's states"))?;
             let rows = stmt
                 .query_map([], |r| {
-                    (0..7)
+                    (0..11)
                         .map(|i| r.get::<_, Value>(i))
                         .collect::<Result<Vec<_>, _>>()
                 })
@@ -354,11 +276,14 @@ impl Writer<'_> {
                 .tx
                 .execute(
                     &format!(
-                        "INSERT INTO location_states ({STATE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                        "INSERT INTO location_states ({STATE_COLUMNS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                          ON CONFLICT (probe, location) DO UPDATE SET
                            state = excluded.state, up_streak = excluded.up_streak,
                            bad_streak = excluded.bad_streak, down_streak = excluded.down_streak,
-                           last_result_at = excluded.last_result_at
+                           last_result_at = excluded.last_result_at,
+                           streak_since = excluded.streak_since, streak_cause = excluded.streak_cause,
+                           streak_message = excluded.streak_message, streak_count = excluded.streak_count
                          WHERE excluded.last_result_at > location_states.last_result_at"
                     ),
                     params_from_iter(row.iter()),
@@ -367,41 +292,6 @@ impl Writer<'_> {
         }
         Ok(copied)
     }
-}
-
-fn rollup_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RollupRow> {
-    (0..20)
-        .map(|i| r.get::<_, Value>(i))
-        .collect::<Result<Vec<_>, _>>()
-        .map(RollupRow)
-}
-
-fn rollup_key(row: &RollupRow) -> Option<RollupKey> {
-    match row.0.get(..3)? {
-        [Value::Text(p), Value::Text(l), Value::Integer(d)] => Some((p.clone(), l.clone(), *d)),
-        _ => None,
-    }
-}
-
-/// The shard's rollup of `key`, if it has one.
-fn shard_rollup(
-    shard: &Store,
-    (probe, location, day): &RollupKey,
-) -> Result<Option<RollupRow>, StoreError> {
-    let sql = format!(
-        "SELECT {ROLLUP_COLUMNS} FROM rollups WHERE probe = ?1 AND location = ?2 AND day = ?3"
-    );
-    shard
-        .conn
-        .prepare_cached(&sql)
-        .and_then(|mut stmt| {
-            stmt.query_row(params![probe, location, day], rollup_row)
-                .optional()
-        })
-        .map_err(StoreError::sqlite(
-            &shard.path,
-            "reading the shard's rollups",
-        ))
 }
 
 fn last_result_at(row: &[Value]) -> i64 {
@@ -423,6 +313,7 @@ mod tests {
     fn result(location: &str, at: DateTime<Utc>) -> ProbeResult {
         ProbeResult {
             probe: ProbeId("api".into()),
+            id: crate::model::ResultId(at.timestamp() as u32),
             location: location.into(),
             started_at: at,
             outcome: Outcome::Up,
@@ -453,10 +344,7 @@ mod tests {
 
     fn write(store: &mut Store, results: &[ProbeResult]) {
         store
-            .write(|w| {
-                w.insert_results(results)?;
-                w.update_rollups(results, &|_| false)
-            })
+            .write(|w| w.record_results(results, &|_| false).map(|_| ()))
             .expect("write");
     }
 
@@ -519,8 +407,18 @@ mod tests {
                 Ok((m.added.len(), r))
             })
             .expect("merge");
-        // Rebuilding from two raw results would forget the two pruned ones.
-        assert_eq!(merged, (1, RollupsMerged::default()));
-        assert_eq!(runs(&target), vec![3]);
+        // The new result is counted on top of the three, two of them pruned:
+        // rebuilding the day from raw results would forget those two.
+        assert_eq!(
+            merged,
+            (
+                1,
+                RollupsMerged {
+                    updated: 1,
+                    copied: 0
+                }
+            )
+        );
+        assert_eq!(runs(&target), vec![4]);
     }
 }

@@ -1,72 +1,214 @@
-//! Writing probe results and reading them back.
+//! Writing probe results and reading them back. Raw results live in blocks
+//! of one probe, location and UTC hour ([`super::block`]); probe ids and
+//! location names are stored once, in `names`, and blocks refer to them by
+//! number.
 
-use std::str::FromStr;
-use std::time::Duration;
+use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Row, params};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Store;
+use super::block::{self, hour_of};
 use super::error::StoreError;
-use super::writer::Writer;
-use crate::model::{Cause, Outcome, Phases, ProbeId, ProbeResult, millis};
+use super::writer::{Writer, ms};
+use crate::model::{ProbeId, ProbeResult};
 
-const INSERT: &str = "
-INSERT INTO results (
-    probe, location, started_at, outcome, cause, message, status, latency_ms,
-    dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms, cert_expires_at
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-ON CONFLICT (probe, location, started_at) DO NOTHING";
-
-const SELECT_FOR_PROBE: &str = "
-SELECT probe, location, started_at, outcome, cause, message, status, latency_ms,
-       dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms, cert_expires_at
-FROM results
-WHERE probe = ?1
-ORDER BY started_at DESC, location
-LIMIT ?2";
+/// The number a name (probe id or location) is stored under, if it has one.
+pub(super) fn name_key(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM names WHERE name = ?1")?
+        .query_row(params![name], |r| r.get(0))
+        .optional()
+}
 
 impl Writer<'_> {
-    /// Write results; a result already stored (same probe, location and start
-    /// millisecond) is kept as it is, so re-inserting a shard changes nothing.
-    pub fn insert_results(&self, results: &[ProbeResult]) -> Result<(), StoreError> {
-        let path = self.path;
-        let mut insert = self
-            .tx
-            .prepare_cached(INSERT)
-            .map_err(StoreError::sqlite(path, "preparing to write results"))?;
-        for r in results {
-            let ms = |d: Option<Duration>| d.map(millis);
-            insert
-                .execute(params![
-                    r.probe.0,
-                    r.location,
-                    r.started_at.timestamp_millis(),
-                    r.outcome.as_str(),
-                    r.cause.map(Cause::as_str),
-                    r.message,
-                    r.status,
-                    millis(r.latency),
-                    ms(r.phases.dns),
-                    ms(r.phases.connect),
-                    ms(r.phases.tls),
-                    ms(r.phases.ttfb),
-                    ms(r.phases.transfer),
-                    r.cert_expires_at
-                        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-                ])
-                .map_err(StoreError::sqlite(path, "writing a result"))?;
+    /// The number `name` is stored under, given one if it has none yet.
+    pub(super) fn key_of(&self, name: &str) -> Result<i64, StoreError> {
+        if let Some(k) = name_key(self.tx, name).map_err(self.err("reading a name"))? {
+            return Ok(k);
         }
+        self.tx
+            .prepare_cached("INSERT INTO names (name) VALUES (?1)")
+            .and_then(|mut s| s.execute(params![name]))
+            .map_err(self.err("writing a name"))?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Write results; a result already stored (same probe, location, start
+    /// millisecond and id) is kept as it is, so re-inserting a shard changes
+    /// nothing. Returns the indexes in `results` of those that were new, in
+    /// order: what rollups and merges must count.
+    pub fn insert_results(&self, results: &[ProbeResult]) -> Result<Vec<usize>, StoreError> {
+        let mut by_block: BTreeMap<(&str, &str, i64), Vec<usize>> = BTreeMap::new();
+        for (i, r) in results.iter().enumerate() {
+            let hour = hour_of(r.started_at.timestamp_millis());
+            by_block
+                .entry((r.probe.0.as_str(), r.location.as_str(), hour))
+                .or_default()
+                .push(i);
+        }
+        let mut added = Vec::new();
+        for ((probe, location, hour), indexes) in by_block {
+            let new: Vec<&ProbeResult> = indexes.iter().map(|i| &results[*i]).collect();
+            let (p, l) = (self.key_of(probe)?, self.key_of(location)?);
+            let held = self.block(p, l, hour, &results[indexes[0]].probe, location)?;
+            let (all, new_at) = block::union(held.unwrap_or_default(), &new);
+            if new_at.is_empty() {
+                continue;
+            }
+            self.put_block(p, l, hour, &all.iter().collect::<Vec<_>>())?;
+            added.extend(new_at.into_iter().map(|j| indexes[j]));
+        }
+        added.sort_unstable();
+        Ok(added)
+    }
+
+    /// The results of one block, if it exists.
+    fn block(
+        &self,
+        probe: i64,
+        location: i64,
+        hour: i64,
+        probe_id: &ProbeId,
+        location_name: &str,
+    ) -> Result<Option<Vec<ProbeResult>>, StoreError> {
+        let data: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached(
+                "SELECT data FROM result_blocks WHERE probe = ?1 AND location = ?2 AND hour = ?3",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![probe, location, hour], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(self.err("reading results"))?;
+        data.map(|d| {
+            block::decode(&d, probe_id, location_name, hour)
+                .map_err(|e| self.bad("result_blocks.data", e))
+        })
+        .transpose()
+    }
+
+    /// Write (or replace) one block with `results`, in block order.
+    pub(super) fn put_block(
+        &self,
+        probe: i64,
+        location: i64,
+        hour: i64,
+        results: &[&ProbeResult],
+    ) -> Result<(), StoreError> {
+        let data = block::encode(hour, results);
+        self.put_block_bytes(probe, location, hour, results.len() as u64, &data)
+    }
+
+    /// Write (or replace) one block with already encoded `data`.
+    pub(super) fn put_block_bytes(
+        &self,
+        probe: i64,
+        location: i64,
+        hour: i64,
+        n: u64,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO result_blocks (probe, location, hour, n, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (probe, location, hour) DO UPDATE SET n = excluded.n, data = excluded.data",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    probe,
+                    location,
+                    hour,
+                    i64::try_from(n).unwrap_or(i64::MAX),
+                    data
+                ])
+            })
+            .map_err(self.err("writing results"))?;
         Ok(())
+    }
+
+    /// Delete raw results of `probe` that started before `keep_after` (to the
+    /// hour: a block is kept while any of it is recent), and say how many.
+    /// Rollups stay: every result was counted in them when it was written.
+    pub fn prune(&self, probe: &str, keep_after: DateTime<Utc>) -> Result<u64, StoreError> {
+        let Some(p) = name_key(self.tx, probe).map_err(self.err("reading a name"))? else {
+            return Ok(0);
+        };
+        let hour = hour_of(ms(keep_after));
+        let n: i64 = self
+            .tx
+            .prepare_cached(
+                "SELECT COALESCE(SUM(n), 0) FROM result_blocks WHERE probe = ?1 AND hour < ?2",
+            )
+            .and_then(|mut s| s.query_row(params![p, hour], |r| r.get(0)))
+            .map_err(self.err("pruning old results"))?;
+        if n > 0 {
+            self.tx
+                .prepare_cached("DELETE FROM result_blocks WHERE probe = ?1 AND hour < ?2")
+                .and_then(|mut s| s.execute(params![p, hour]))
+                .map_err(self.err("pruning old results"))?;
+        }
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 
 impl Store {
     /// Write every result of one run in one transaction. A result already
-    /// stored (same probe, location and start millisecond) is kept as it is,
-    /// so re-inserting a shard changes nothing.
-    pub fn insert_results(&mut self, results: &[ProbeResult]) -> Result<(), StoreError> {
-        self.write(|w| w.insert_results(results))
+    /// stored is kept as it is, so re-inserting a shard changes nothing.
+    /// Returns how many were new.
+    pub fn insert_results(&mut self, results: &[ProbeResult]) -> Result<usize, StoreError> {
+        self.write(|w| w.insert_results(results).map(|a| a.len()))
+    }
+
+    /// Blocks of `probe` with `from_hour <= hour <= to_hour`, newest first
+    /// when `newest_first`, decoded.
+    fn blocks_of(
+        &self,
+        probe: &ProbeId,
+        from_hour: i64,
+        to_hour: i64,
+        newest_first: bool,
+        mut each: impl FnMut(i64, Vec<ProbeResult>) -> bool,
+    ) -> Result<(), StoreError> {
+        let path = self.path.as_path();
+        let Some(p) =
+            name_key(&self.conn, &probe.0).map_err(StoreError::sqlite(path, "reading a name"))?
+        else {
+            return Ok(());
+        };
+        let order = if newest_first { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT b.hour, l.name, b.data FROM result_blocks b JOIN names l ON l.id = b.location
+             WHERE b.probe = ?1 AND b.hour >= ?2 AND b.hour <= ?3 ORDER BY b.hour {order}, l.name"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(StoreError::sqlite(path, "reading results"))?;
+        let mut rows = stmt
+            .query(params![p, from_hour, to_hour])
+            .map_err(StoreError::sqlite(path, "reading results"))?;
+        while let Some(row) = rows
+            .next()
+            .map_err(StoreError::sqlite(path, "reading results"))?
+        {
+            let (hour, location, data): (i64, String, Vec<u8>) = (
+                row.get(0)
+                    .map_err(StoreError::sqlite(path, "reading results"))?,
+                row.get(1)
+                    .map_err(StoreError::sqlite(path, "reading results"))?,
+                row.get(2)
+                    .map_err(StoreError::sqlite(path, "reading results"))?,
+            );
+            let rs = block::decode(&data, probe, &location, hour)
+                .map_err(|e| StoreError::bad_value(path, "result_blocks.data", e))?;
+            if !each(hour, rs) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The latest `limit` results of `probe` from every location, newest first.
@@ -75,123 +217,82 @@ impl Store {
         probe: &ProbeId,
         limit: usize,
     ) -> Result<Vec<ProbeResult>, StoreError> {
-        let path = self.path.as_path();
-        let mut stmt = self
-            .conn
-            .prepare_cached(SELECT_FOR_PROBE)
-            .map_err(StoreError::sqlite(path, "preparing to read results"))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let raws = stmt
-            .query_map(params![probe.0, limit], RawResult::from_row)
-            .map_err(StoreError::sqlite(path, "reading results"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::sqlite(path, "reading results"))?;
-        raws.into_iter().map(|raw| raw.into_result(path)).collect()
+        let mut out: Vec<ProbeResult> = Vec::new();
+        let mut full_before: Option<i64> = None;
+        self.blocks_of(probe, i64::MIN, i64::MAX, true, |hour, rs| {
+            // Every block of an hour is read before stopping: another
+            // location's block of the same hour may hold newer results.
+            if full_before.is_some_and(|h| hour < h) {
+                return false;
+            }
+            out.extend(rs);
+            if out.len() >= limit && full_before.is_none() {
+                full_before = Some(hour);
+            }
+            true
+        })?;
+        out.sort_by(|a, b| {
+            b.started_at
+                .cmp(&a.started_at)
+                .then_with(|| a.location.cmp(&b.location))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        out.truncate(limit);
+        Ok(out)
     }
 
-    /// How many results the store holds, over every probe and location.
+    /// Raw results of `probe` with `from <= started_at < to`, oldest first.
+    pub fn results_between(
+        &self,
+        probe: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ProbeResult>, StoreError> {
+        let (from_ms, to_ms) = (ms(from), ms(to));
+        let mut out = Vec::new();
+        self.blocks_of(
+            &ProbeId(probe.to_string()),
+            hour_of(from_ms),
+            hour_of(to_ms),
+            false,
+            |_, rs| {
+                out.extend(rs.into_iter().filter(|r| {
+                    let t = r.started_at.timestamp_millis();
+                    t >= from_ms && t < to_ms
+                }));
+                true
+            },
+        )?;
+        out.sort_by(|a, b| {
+            a.started_at
+                .cmp(&b.started_at)
+                .then_with(|| a.location.cmp(&b.location))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    /// How many raw results the store holds, over every probe and location.
     pub fn count_results(&self) -> Result<u64, StoreError> {
-        let path = self.path.as_path();
         let n: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM results", [], |row| row.get(0))
-            .map_err(StoreError::sqlite(path, "counting results"))?;
-        // count(*) is never negative.
+            .query_row("SELECT COALESCE(SUM(n), 0) FROM result_blocks", [], |row| {
+                row.get(0)
+            })
+            .map_err(StoreError::sqlite(&self.path, "counting results"))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 
-/// A row as SQLite returns it, before its strings and numbers are checked.
-pub(super) struct RawResult {
-    probe: String,
-    location: String,
-    started_at: i64,
-    outcome: String,
-    cause: Option<String>,
-    message: Option<String>,
-    status: Option<i64>,
-    latency_ms: f64,
-    dns_ms: Option<f64>,
-    connect_ms: Option<f64>,
-    tls_ms: Option<f64>,
-    ttfb_ms: Option<f64>,
-    transfer_ms: Option<f64>,
-    cert_expires_at: Option<String>,
-}
-
-impl RawResult {
-    pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<RawResult> {
-        Ok(RawResult {
-            probe: row.get(0)?,
-            location: row.get(1)?,
-            started_at: row.get(2)?,
-            outcome: row.get(3)?,
-            cause: row.get(4)?,
-            message: row.get(5)?,
-            status: row.get(6)?,
-            latency_ms: row.get(7)?,
-            dns_ms: row.get(8)?,
-            connect_ms: row.get(9)?,
-            tls_ms: row.get(10)?,
-            ttfb_ms: row.get(11)?,
-            transfer_ms: row.get(12)?,
-            cert_expires_at: row.get(13)?,
-        })
-    }
-
-    /// Turn stored values back into the model; a value this binary does not
-    /// know (a newer cause, a hand-edited row) is an error, never a panic.
-    pub(super) fn into_result(self, path: &std::path::Path) -> Result<ProbeResult, StoreError> {
-        let bad = |column: &'static str, value: String| StoreError::bad_value(path, column, value);
-        let opt_ms = |column: &'static str, v: Option<f64>| {
-            v.map(|ms| duration_from_ms(ms).ok_or_else(|| bad(column, ms.to_string())))
-                .transpose()
-        };
-        Ok(ProbeResult {
-            probe: ProbeId(self.probe),
-            location: self.location,
-            started_at: DateTime::from_timestamp_millis(self.started_at)
-                .ok_or_else(|| bad("started_at", self.started_at.to_string()))?,
-            outcome: Outcome::from_str(&self.outcome)
-                .map_err(|_| bad("outcome", format!("{:?}", self.outcome)))?,
-            cause: self
-                .cause
-                .map(|c| Cause::from_str(&c).map_err(|_| bad("cause", format!("{c:?}"))))
-                .transpose()?,
-            message: self.message,
-            status: self
-                .status
-                .map(|s| u16::try_from(s).map_err(|_| bad("status", s.to_string())))
-                .transpose()?,
-            latency: duration_from_ms(self.latency_ms)
-                .ok_or_else(|| bad("latency_ms", self.latency_ms.to_string()))?,
-            phases: Phases {
-                dns: opt_ms("dns_ms", self.dns_ms)?,
-                connect: opt_ms("connect_ms", self.connect_ms)?,
-                tls: opt_ms("tls_ms", self.tls_ms)?,
-                ttfb: opt_ms("ttfb_ms", self.ttfb_ms)?,
-                transfer: opt_ms("transfer_ms", self.transfer_ms)?,
-            },
-            cert_expires_at: self
-                .cert_expires_at
-                .map(|t| {
-                    DateTime::parse_from_rfc3339(&t)
-                        .map(|t| t.with_timezone(&Utc))
-                        .map_err(|_| bad("cert_expires_at", format!("{t:?}")))
-                })
-                .transpose()?,
-        })
-    }
-}
-
-/// Milliseconds as written by [`millis`] back to a duration, to the microsecond.
-/// `None` for values no duration has (negative, NaN, beyond u64 microseconds).
-fn duration_from_ms(ms: f64) -> Option<Duration> {
+/// Milliseconds as the old `results` table wrote them back to a duration, to
+/// the microsecond. `None` for values no duration has (negative, NaN, beyond
+/// u64 microseconds).
+pub(super) fn duration_from_ms(ms: f64) -> Option<std::time::Duration> {
     let micros = (ms * 1000.0).round();
     // 2^64 is exactly representable; anything at or above it does not fit.
     // NaN is in no range.
     if (0.0..18_446_744_073_709_551_616.0).contains(&micros) {
-        Some(Duration::from_micros(micros as u64))
+        Some(std::time::Duration::from_micros(micros as u64))
     } else {
         None
     }
@@ -199,23 +300,10 @@ fn duration_from_ms(ms: f64) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn latest_results_of_a_probe_use_the_index() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("s.db")).expect("open");
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {SELECT_FOR_PROBE}"))
-            .expect("explain")
-            .query_map(params!["api", 10], |row| row.get::<_, String>(3))
-            .expect("plan")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        let plan = plan.join("\n");
-        assert!(plan.contains("results_probe_started"), "{plan}");
-    }
+    use super::*;
+    use crate::model::millis;
 
     #[test]
     fn millis_round_trip_to_the_microsecond() {
@@ -232,93 +320,22 @@ mod tests {
         }
     }
 
-    fn raw() -> RawResult {
-        RawResult {
-            probe: "api".into(),
-            location: "here".into(),
-            started_at: 1_700_000_000_123,
-            outcome: "down".into(),
-            cause: Some("status".into()),
-            message: Some("expected 2xx".into()),
-            status: Some(503),
-            latency_ms: 41.7,
-            dns_ms: None,
-            connect_ms: Some(1.1),
-            tls_ms: None,
-            ttfb_ms: None,
-            transfer_ms: None,
-            cert_expires_at: Some("2027-01-09T00:00:00Z".into()),
-        }
-    }
-
-    fn column_of(r: RawResult) -> &'static str {
-        match r.into_result(std::path::Path::new("t.db")) {
-            Err(StoreError::BadValue { column, .. }) => column,
-            other => panic!("expected BadValue, got {other:?}"),
-        }
-    }
-
     #[test]
-    fn a_good_row_converts() {
-        let r = raw()
-            .into_result(std::path::Path::new("t.db"))
-            .expect("converts");
-        assert_eq!(r.outcome, Outcome::Down);
-        assert_eq!(r.cause, Some(Cause::Status));
-        assert_eq!(r.status, Some(503));
-        assert_eq!(r.started_at.timestamp_millis(), 1_700_000_000_123);
-    }
-
-    #[test]
-    fn unknown_values_are_errors_naming_the_column() {
-        assert_eq!(
-            column_of(RawResult {
-                outcome: "sideways".into(),
-                ..raw()
-            }),
-            "outcome"
-        );
-        assert_eq!(
-            column_of(RawResult {
-                cause: Some("gremlins".into()),
-                ..raw()
-            }),
-            "cause"
-        );
-        assert_eq!(
-            column_of(RawResult {
-                status: Some(70_000),
-                ..raw()
-            }),
-            "status"
-        );
-        assert_eq!(
-            column_of(RawResult {
-                latency_ms: -3.0,
-                ..raw()
-            }),
-            "latency_ms"
-        );
-        assert_eq!(
-            column_of(RawResult {
-                tls_ms: Some(f64::NAN),
-                ..raw()
-            }),
-            "tls_ms"
-        );
-        assert_eq!(
-            column_of(RawResult {
-                cert_expires_at: Some("soon".into()),
-                ..raw()
-            }),
-            "cert_expires_at"
-        );
-        assert_eq!(
-            column_of(RawResult {
-                started_at: i64::MAX,
-                ..raw()
-            }),
-            "started_at"
-        );
+    fn reading_a_probe_uses_the_block_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.db")).expect("open");
+        let plan: Vec<String> = store
+            .conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT b.hour, b.data FROM result_blocks b
+                 WHERE b.probe = ?1 AND b.hour >= ?2 AND b.hour <= ?3",
+            )
+            .expect("explain")
+            .query_map(params![1, 0, 10], |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let plan = plan.join("\n");
+        assert!(plan.contains("USING INDEX"), "{plan}");
     }
 }

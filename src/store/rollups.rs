@@ -1,22 +1,31 @@
-//! Daily rollups in the store, raw results by time range, and retention.
+//! Daily rollups in the store, updated incrementally from the results a
+//! write adds, and their retention.
 //!
-//! A run rebuilds each (probe, location, day) it touched from that day's raw
-//! results instead of adding to it: the same result stored twice (a merged
-//! shard, an overlapping run) can then never be counted twice.
+//! A rollup is counted once per result because only results the store did
+//! not hold yet are added ([`Writer::insert_results`] says which): the same
+//! result stored twice (a merged shard, an overlapping run) is never counted
+//! twice, and no run re-reads a day of raw results.
+//!
+//! Sizes: a day's counts are kept [`COUNT_DAYS`] days (the page's bars and a
+//! year of months); its phase sums and latency histogram (`detail`, 100–300
+//! bytes) only [`DETAIL_DAYS`] days, enough for the 90-day percentiles.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rusqlite::params;
+use std::collections::BTreeMap;
 
-use super::results::RawResult;
-use super::writer::{Writer, ms};
+use chrono::{Duration, NaiveDate};
+use integer_encoding::VarInt;
+use rusqlite::{OptionalExtension, params};
+
+use super::results::name_key;
+use super::writer::Writer;
 use super::{Store, StoreError};
-use crate::model::{Outcome, ProbeResult, millis};
+use crate::model::ProbeResult;
 use crate::rollup::{Counts, DayRollup, Histogram, PhaseSums};
 
-const SELECT_RESULTS: &str = "
-SELECT probe, location, started_at, outcome, cause, message, status, latency_ms,
-       dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms, cert_expires_at
-FROM results";
+/// Days a day's counts are kept (the page reads a year of months).
+pub const COUNT_DAYS: i64 = 400;
+/// Days a day's latency histogram and phase sums are kept (90-day windows).
+pub const DETAIL_DAYS: i64 = 92;
 
 /// Days since the Unix epoch, the rollups' day key.
 pub fn day_number(day: NaiveDate) -> i64 {
@@ -27,161 +36,237 @@ fn day_from_number(n: i64) -> Option<NaiveDate> {
     NaiveDate::default().checked_add_signed(Duration::days(n))
 }
 
-fn day_bounds(day: NaiveDate) -> (i64, i64) {
-    let start = day
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_default();
-    (ms(start), ms(start + Duration::days(1)))
+const DETAIL_V1: u8 = 1;
+
+/// Phase sums (µs) and counts, then the histogram's binary form.
+fn encode_detail(phases: &PhaseSums, latency: &Histogram) -> Vec<u8> {
+    let mut out = vec![DETAIL_V1];
+    let mut buf = [0u8; 10];
+    for (sum, n) in phases.sums {
+        let micros = (sum * 1000.0).round().max(0.0) as u64;
+        for v in [micros, n] {
+            let k = v.encode_var(&mut buf);
+            out.extend_from_slice(&buf[..k]);
+        }
+    }
+    out.extend_from_slice(&latency.to_bytes());
+    out
+}
+
+fn decode_detail(data: &[u8]) -> Result<(PhaseSums, Histogram), String> {
+    let Some((&DETAIL_V1, mut rest)) = data.split_first() else {
+        return Err("unknown detail format".into());
+    };
+    let mut phases = PhaseSums::default();
+    for slot in phases.sums.iter_mut() {
+        let mut next = || -> Result<u64, String> {
+            let (v, k) = u64::decode_var(rest).ok_or("truncated detail")?;
+            rest = &rest[k..];
+            Ok(v)
+        };
+        let (micros, n) = (next()?, next()?);
+        *slot = (micros as f64 / 1000.0, n);
+    }
+    let latency = Histogram::from_bytes(rest).map_err(|e| e.to_string())?;
+    Ok((phases, latency))
+}
+
+/// A rollup row before its values are checked.
+type RawRollup = (String, String, i64, [i64; 6], Option<Vec<u8>>);
+
+const SELECT: &str = "SELECT p.name, l.name, r.day, r.runs, r.up, r.degraded, r.down,
+       r.maintenance, r.maintenance_down, r.detail
+     FROM day_rollups r JOIN names p ON p.id = r.probe JOIN names l ON l.id = r.location";
+
+fn raw_rollup(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRollup> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        [
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ],
+        r.get(9)?,
+    ))
+}
+
+fn rollup_from(path: &std::path::Path, raw: RawRollup) -> Result<DayRollup, StoreError> {
+    let (probe, location, day, c, detail) = raw;
+    let bad = |column: &'static str, value: String| StoreError::bad_value(path, column, value);
+    let count =
+        |v: i64, column: &'static str| u64::try_from(v).map_err(|_| bad(column, v.to_string()));
+    let (phases, latency) = match detail {
+        Some(d) => decode_detail(&d).map_err(|e| bad("day_rollups.detail", e))?,
+        None => (PhaseSums::default(), Histogram::new()),
+    };
+    Ok(DayRollup {
+        probe,
+        location,
+        day: day_from_number(day).ok_or_else(|| bad("day_rollups.day", day.to_string()))?,
+        counts: Counts {
+            runs: count(c[0], "day_rollups.runs")?,
+            up: count(c[1], "day_rollups.up")?,
+            degraded: count(c[2], "day_rollups.degraded")?,
+            down: count(c[3], "day_rollups.down")?,
+            maintenance: count(c[4], "day_rollups.maintenance")?,
+            maintenance_down: count(c[5], "day_rollups.maintenance_down")?,
+        },
+        latency,
+        phases,
+    })
 }
 
 impl Writer<'_> {
-    /// Recompute the rollup of `probe` at `location` on `day` from its raw
-    /// results, replacing the stored one: idempotent, so results stored twice
-    /// or arriving late (a merged shard) are counted exactly once. A day whose
-    /// raw results are all pruned keeps its rollup. Not for a day that is only
-    /// partly pruned (it would forget the pruned part): a run touches only the
-    /// days of its own results, which retention (at least a day) has not reached.
-    pub fn rebuild_rollup(
+    /// The stored rollup of `probe` at `location` on `day`, if any.
+    pub fn rollup(
         &self,
         probe: &str,
         location: &str,
         day: NaiveDate,
-        in_maintenance: &dyn Fn(&ProbeResult) -> bool,
-    ) -> Result<(), StoreError> {
-        let (from, to) = day_bounds(day);
-        let sql = format!(
-            "{SELECT_RESULTS} WHERE probe = ?1 AND location = ?2 AND started_at >= ?3 AND started_at < ?4"
-        );
-        let mut stmt = self
+    ) -> Result<Option<DayRollup>, StoreError> {
+        let sql = format!("{SELECT} WHERE r.probe = ?1 AND r.location = ?2 AND r.day = ?3");
+        let (Some(p), Some(l)) = (
+            name_key(self.tx, probe).map_err(self.err("reading a name"))?,
+            name_key(self.tx, location).map_err(self.err("reading a name"))?,
+        ) else {
+            return Ok(None);
+        };
+        let raw = self
             .tx
             .prepare_cached(&sql)
-            .map_err(self.err("reading a day of results"))?;
-        let raw: Vec<RawResult> = stmt
-            .query_map(params![probe, location, from, to], RawResult::from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(self.err("reading a day of results"))?;
-        let mut counts = Counts::default();
-        let mut latency = Histogram::new();
-        let mut phases = PhaseSums::default();
-        for r in raw {
-            let r = r.into_result(self.path)?;
-            counts.runs += 1;
-            match r.outcome {
-                Outcome::Up => counts.up += 1,
-                Outcome::Degraded => counts.degraded += 1,
-                Outcome::Down => counts.down += 1,
-            }
-            if in_maintenance(&r) {
-                counts.maintenance += 1;
-                if r.outcome == Outcome::Down {
-                    counts.maintenance_down += 1;
-                }
-            }
-            latency.record(millis(r.latency));
-            let p = [
-                r.phases.dns,
-                r.phases.connect,
-                r.phases.tls,
-                r.phases.ttfb,
-                r.phases.transfer,
-            ];
-            for (sum, phase) in phases.sums.iter_mut().zip(p) {
-                if let Some(d) = phase {
-                    sum.0 += millis(d);
-                    sum.1 += 1;
-                }
-            }
-        }
-        if counts.runs == 0 {
-            // Nothing raw left (pruned): keep the rollup as it is.
-            return Ok(());
-        }
-        let [dns, connect, tls, ttfb, transfer] = phases.sums;
+            .and_then(|mut s| {
+                s.query_row(params![p, l, day_number(day)], raw_rollup)
+                    .optional()
+            })
+            .map_err(self.err("reading a rollup"))?;
+        raw.map(|r| rollup_from(self.path, r)).transpose()
+    }
+
+    /// Write `r` over whatever rollup its probe, location and day had.
+    pub fn put_rollup(&self, r: &DayRollup) -> Result<(), StoreError> {
+        let (p, l) = (self.key_of(&r.probe)?, self.key_of(&r.location)?);
+        let c = &r.counts;
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let detail = (r.latency.count() > 0 || r.phases.sums.iter().any(|s| s.1 > 0))
+            .then(|| encode_detail(&r.phases, &r.latency));
         self.tx
-            .execute(
-                "INSERT INTO rollups (probe, location, day, runs, up, degraded, down, maintenance,
-                   maintenance_down, latency, dns_sum, dns_n, connect_sum, connect_n, tls_sum, tls_n,
-                   ttfb_sum, ttfb_n, transfer_sum, transfer_n)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+            .prepare_cached(
+                "INSERT INTO day_rollups (probe, location, day, runs, up, degraded, down,
+                   maintenance, maintenance_down, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (probe, location, day) DO UPDATE SET
                    runs = excluded.runs, up = excluded.up, degraded = excluded.degraded,
                    down = excluded.down, maintenance = excluded.maintenance,
-                   maintenance_down = excluded.maintenance_down, latency = excluded.latency,
-                   dns_sum = excluded.dns_sum, dns_n = excluded.dns_n,
-                   connect_sum = excluded.connect_sum, connect_n = excluded.connect_n,
-                   tls_sum = excluded.tls_sum, tls_n = excluded.tls_n,
-                   ttfb_sum = excluded.ttfb_sum, ttfb_n = excluded.ttfb_n,
-                   transfer_sum = excluded.transfer_sum, transfer_n = excluded.transfer_n",
-                params![
-                    probe,
-                    location,
-                    day_number(day),
-                    counts.runs as i64,
-                    counts.up as i64,
-                    counts.degraded as i64,
-                    counts.down as i64,
-                    counts.maintenance as i64,
-                    counts.maintenance_down as i64,
-                    latency.encode(),
-                    dns.0,
-                    dns.1 as i64,
-                    connect.0,
-                    connect.1 as i64,
-                    tls.0,
-                    tls.1 as i64,
-                    ttfb.0,
-                    ttfb.1 as i64,
-                    transfer.0,
-                    transfer.1 as i64
-                ],
+                   maintenance_down = excluded.maintenance_down, detail = excluded.detail",
             )
+            .and_then(|mut s| {
+                s.execute(params![
+                    p,
+                    l,
+                    day_number(r.day),
+                    n(c.runs),
+                    n(c.up),
+                    n(c.degraded),
+                    n(c.down),
+                    n(c.maintenance),
+                    n(c.maintenance_down),
+                    detail
+                ])
+            })
             .map_err(self.err("writing a rollup"))?;
         Ok(())
     }
 
-    /// Bring the rollups up to date with `results` (already inserted): every
-    /// (probe, location, day) they touch is rebuilt with [`Writer::rebuild_rollup`].
-    /// `in_maintenance` says which results fall in a maintenance window.
-    pub fn update_rollups(
+    /// Store `results` and count the ones that were new in their days'
+    /// rollups: the one way results enter the store. Returns the indexes of
+    /// the new ones (see [`Writer::insert_results`]).
+    pub fn record_results(
         &self,
         results: &[ProbeResult],
         in_maintenance: &dyn Fn(&ProbeResult) -> bool,
+    ) -> Result<Vec<usize>, StoreError> {
+        let added = self.insert_results(results)?;
+        let new: Vec<&ProbeResult> = added.iter().map(|i| &results[*i]).collect();
+        self.add_to_rollups(&new, in_maintenance)?;
+        Ok(added)
+    }
+
+    /// Count `results` (new to the store: see [`Writer::insert_results`]) in
+    /// the rollups of their days. `in_maintenance` says which results fall
+    /// in a maintenance window.
+    pub fn add_to_rollups(
+        &self,
+        results: &[&ProbeResult],
+        in_maintenance: &dyn Fn(&ProbeResult) -> bool,
     ) -> Result<(), StoreError> {
-        let mut touched: Vec<(&str, &str, NaiveDate)> = results
-            .iter()
-            .map(|r| {
-                (
-                    r.probe.0.as_str(),
-                    r.location.as_str(),
-                    r.started_at.date_naive(),
-                )
-            })
-            .collect();
-        touched.sort();
-        touched.dedup();
-        for (probe, location, day) in touched {
-            self.rebuild_rollup(probe, location, day, in_maintenance)?;
+        let mut by_day: BTreeMap<(&str, &str, NaiveDate), Vec<&ProbeResult>> = BTreeMap::new();
+        for r in results {
+            by_day
+                .entry((&r.probe.0, &r.location, r.started_at.date_naive()))
+                .or_default()
+                .push(r);
+        }
+        for ((probe, location, day), rs) in by_day {
+            let mut rollup = self
+                .rollup(probe, location, day)?
+                .unwrap_or_else(|| DayRollup::empty(probe, location, day));
+            for r in rs {
+                rollup.record(r, in_maintenance(r));
+            }
+            self.put_rollup(&rollup)?;
         }
         Ok(())
     }
 
-    /// Delete raw results of `probe` that started before `keep_after`, and
-    /// say how many; rollups stay. Call it after [`Writer::update_rollups`] in
-    /// the same transaction, so every pruned result is already counted.
-    pub fn prune(&self, probe: &str, keep_after: DateTime<Utc>) -> Result<u64, StoreError> {
-        let n = self
+    /// Apply rollup retention as of `today`: counts older than
+    /// `max(COUNT_DAYS, keep_days)` days go, details older than
+    /// [`DETAIL_DAYS`]. Done once per day (the store remembers the last day
+    /// it was done for), so a run costs nothing here most of the time.
+    /// Returns whether it was done: then the caller vacuums the store after
+    /// the transaction ([`Store::vacuum`]), since rows that shrank leave their
+    /// pages mostly empty.
+    pub fn prune_rollups(&self, today: NaiveDate, keep_days: u32) -> Result<bool, StoreError> {
+        let today = day_number(today);
+        let done: Option<i64> = self
             .tx
-            .execute(
-                "DELETE FROM results WHERE probe = ?1 AND started_at < ?2",
-                params![probe, ms(keep_after)],
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'rollups_pruned_for'",
+                [],
+                |r| r.get(0),
             )
-            .map_err(self.err("pruning old results"))?;
-        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+            .optional()
+            .map_err(self.err("reading the store's bookkeeping"))?;
+        if done.is_some_and(|d| d >= today) {
+            return Ok(false);
+        }
+        let keep = COUNT_DAYS.max(i64::from(keep_days));
+        self.tx
+            .execute(
+                "DELETE FROM day_rollups WHERE day <= ?1",
+                params![today - keep],
+            )
+            .map_err(self.err("pruning old rollups"))?;
+        self.tx
+            .execute(
+                "UPDATE day_rollups SET detail = NULL WHERE day <= ?1 AND detail IS NOT NULL",
+                params![today - DETAIL_DAYS],
+            )
+            .map_err(self.err("pruning old rollups"))?;
+        self.tx
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('rollups_pruned_for', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![today],
+            )
+            .map_err(self.err("writing the store's bookkeeping"))?;
+        Ok(true)
     }
 }
-
-type RawRollup = (String, String, i64, [i64; 6], String, [(f64, i64); 5]);
 
 impl Store {
     /// Rollups of `probe` (every location) for days `from..=to`, oldest first.
@@ -191,93 +276,68 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DayRollup>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT probe, location, day, runs, up, degraded, down, maintenance, maintenance_down,
-                   latency, dns_sum, dns_n, connect_sum, connect_n, tls_sum, tls_n, ttfb_sum, ttfb_n,
-                   transfer_sum, transfer_n
-                 FROM rollups WHERE probe = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day, location",
-            )
-            .map_err(StoreError::sqlite(&self.path, "reading rollups"))?;
-        let rows: Vec<RawRollup> = stmt
-            .query_map(params![probe, day_number(from), day_number(to)], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    [
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                    ],
-                    r.get(9)?,
-                    [
-                        (r.get(10)?, r.get(11)?),
-                        (r.get(12)?, r.get(13)?),
-                        (r.get(14)?, r.get(15)?),
-                        (r.get(16)?, r.get(17)?),
-                        (r.get(18)?, r.get(19)?),
-                    ],
-                ))
-            })
-            .and_then(|rows| rows.collect())
-            .map_err(StoreError::sqlite(&self.path, "reading rollups"))?;
-        let bad =
-            |column: &'static str, value: String| StoreError::bad_value(&self.path, column, value);
-        let count =
-            |v: i64, column: &'static str| u64::try_from(v).map_err(|_| bad(column, v.to_string()));
-        rows.into_iter()
-            .map(|(probe, location, day, c, latency, p)| {
-                Ok(DayRollup {
-                    probe,
-                    location,
-                    day: day_from_number(day).ok_or_else(|| bad("rollups.day", day.to_string()))?,
-                    counts: Counts {
-                        runs: count(c[0], "rollups.runs")?,
-                        up: count(c[1], "rollups.up")?,
-                        degraded: count(c[2], "rollups.degraded")?,
-                        down: count(c[3], "rollups.down")?,
-                        maintenance: count(c[4], "rollups.maintenance")?,
-                        maintenance_down: count(c[5], "rollups.maintenance_down")?,
-                    },
-                    latency: Histogram::decode(&latency)
-                        .map_err(|e| bad("rollups.latency", e.to_string()))?,
-                    phases: PhaseSums {
-                        sums: [
-                            (p[0].0, count(p[0].1, "rollups.dns_n")?),
-                            (p[1].0, count(p[1].1, "rollups.connect_n")?),
-                            (p[2].0, count(p[2].1, "rollups.tls_n")?),
-                            (p[3].0, count(p[3].1, "rollups.ttfb_n")?),
-                            (p[4].0, count(p[4].1, "rollups.transfer_n")?),
-                        ],
-                    },
-                })
-            })
-            .collect()
-    }
-
-    /// Raw results of `probe` with `from <= started_at < to`, oldest first.
-    pub fn results_between(
-        &self,
-        probe: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<ProbeResult>, StoreError> {
+        let path = self.path.as_path();
+        let Some(p) =
+            name_key(&self.conn, probe).map_err(StoreError::sqlite(path, "reading a name"))?
+        else {
+            return Ok(Vec::new());
+        };
         let sql = format!(
-            "{SELECT_RESULTS} WHERE probe = ?1 AND started_at >= ?2 AND started_at < ?3 ORDER BY started_at, location"
+            "{SELECT} WHERE r.probe = ?1 AND r.day >= ?2 AND r.day <= ?3 ORDER BY r.day, l.name"
         );
-        let mut stmt = self
+        let rows: Vec<RawRollup> = self
             .conn
             .prepare_cached(&sql)
-            .map_err(StoreError::sqlite(&self.path, "reading results"))?;
-        let raw: Vec<RawResult> = stmt
-            .query_map(params![probe, ms(from), ms(to)], RawResult::from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(StoreError::sqlite(&self.path, "reading results"))?;
-        raw.into_iter().map(|r| r.into_result(&self.path)).collect()
+            .and_then(|mut s| {
+                s.query_map(params![p, day_number(from), day_number(to)], raw_rollup)?
+                    .collect()
+            })
+            .map_err(StoreError::sqlite(path, "reading rollups"))?;
+        rows.into_iter().map(|r| rollup_from(path, r)).collect()
+    }
+
+    /// Every rollup of the store, one at a time (a merge reads a shard so),
+    /// ordered by probe, location and day. `each` returning an error stops.
+    pub fn each_rollup(
+        &self,
+        mut each: impl FnMut(DayRollup) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.as_path();
+        let sql = format!("{SELECT} ORDER BY r.probe, r.location, r.day");
+        let mut stmt = self
+            .conn
+            .prepare(&sql)
+            .map_err(StoreError::sqlite(path, "reading rollups"))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(StoreError::sqlite(path, "reading rollups"))?;
+        while let Some(row) = rows
+            .next()
+            .map_err(StoreError::sqlite(path, "reading rollups"))?
+        {
+            let raw = raw_rollup(row).map_err(StoreError::sqlite(path, "reading rollups"))?;
+            each(rollup_from(path, raw)?)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detail_round_trips() {
+        let mut h = Histogram::new();
+        h.record(41.7);
+        h.record(900.0);
+        let phases = PhaseSums {
+            sums: [(1.5, 3), (0.0, 0), (12.25, 2), (100.001, 3), (0.3, 1)],
+        };
+        let (p, back) = decode_detail(&encode_detail(&phases, &h)).expect("decodes");
+        assert_eq!(back, h);
+        assert_eq!(p, phases);
+        assert!(decode_detail(&[]).is_err());
+        assert!(decode_detail(&[DETAIL_V1, 0x80]).is_err());
     }
 }

@@ -6,14 +6,51 @@ use rusqlite::{OptionalExtension, params};
 
 use super::StoreError;
 use super::writer::{Writer, from_ms, ms};
-use crate::evaluate::machine::Machine;
-use crate::model::State;
+use crate::model::{Machine, State};
 
-/// The machine of one probe at one location, and when it last saw a result.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The machine of one probe at one location, when it last saw a result, and
+/// where its current failure streak began.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LocationState {
     pub machine: Machine,
     pub last_result_at: DateTime<Utc>,
+    /// The first failed result since the last `up` one, with the count of
+    /// failed results since: kept here so opening an incident reads no history.
+    pub streak: Option<FirstFailure>,
+}
+
+impl LocationState {
+    /// A location that has never reported.
+    pub fn new() -> LocationState {
+        LocationState {
+            machine: Machine::default(),
+            last_result_at: DateTime::<Utc>::MIN_UTC,
+            streak: None,
+        }
+    }
+
+    /// Count `r` in the failure streak: an `up` result ends it, any other
+    /// starts it or makes it longer.
+    pub fn track_streak(&mut self, r: &crate::model::ProbeResult) {
+        if r.outcome == crate::model::Outcome::Up {
+            self.streak = None;
+        } else if let Some(s) = &mut self.streak {
+            s.count = s.count.saturating_add(1);
+        } else {
+            self.streak = Some(FirstFailure {
+                at: r.started_at,
+                cause: r.cause,
+                message: r.message.clone(),
+                count: 1,
+            });
+        }
+    }
+}
+
+impl Default for LocationState {
+    fn default() -> Self {
+        LocationState::new()
+    }
 }
 
 /// A probe's aggregate state.
@@ -34,23 +71,46 @@ impl Writer<'_> {
         let row = self
             .tx
             .query_row(
-                "SELECT state, up_streak, bad_streak, down_streak, last_result_at
+                "SELECT state, up_streak, bad_streak, down_streak, last_result_at,
+                        streak_since, streak_cause, streak_message, streak_count
                  FROM location_states WHERE probe = ?1 AND location = ?2",
                 params![probe, location],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, u32>(1)?,
-                        r.get::<_, u32>(2)?,
-                        r.get::<_, u32>(3)?,
-                        r.get::<_, i64>(4)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, u32>(1)?,
+                            r.get::<_, u32>(2)?,
+                            r.get::<_, u32>(3)?,
+                            r.get::<_, i64>(4)?,
+                        ),
+                        (
+                            r.get::<_, Option<i64>>(5)?,
+                            r.get::<_, Option<String>>(6)?,
+                            r.get::<_, Option<String>>(7)?,
+                            r.get::<_, u32>(8)?,
+                        ),
                     ))
                 },
             )
             .optional()
             .map_err(self.err("reading a location state"))?;
-        let Some((state, up, bad, down, last)) = row else {
+        let Some(((state, up, bad, down, last), (since, cause, message, count))) = row else {
             return Ok(None);
+        };
+        let streak = match since {
+            Some(at) => Some(FirstFailure {
+                at: from_ms(at).ok_or_else(|| self.bad("location_states.streak_since", at))?,
+                cause: cause
+                    .map(|c| {
+                        c.parse()
+                            .map_err(|_| self.bad("location_states.streak_cause", &c))
+                    })
+                    .transpose()?,
+                message,
+                count,
+            }),
+            None => None,
         };
         Ok(Some(LocationState {
             machine: Machine {
@@ -63,6 +123,7 @@ impl Writer<'_> {
             },
             last_result_at: from_ms(last)
                 .ok_or_else(|| self.bad("location_states.last_result_at", last))?,
+            streak,
         }))
     }
 
@@ -75,12 +136,15 @@ impl Writer<'_> {
     ) -> Result<(), StoreError> {
         self.tx
             .execute(
-                "INSERT INTO location_states (probe, location, state, up_streak, bad_streak, down_streak, last_result_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO location_states (probe, location, state, up_streak, bad_streak, down_streak,
+                   last_result_at, streak_since, streak_cause, streak_message, streak_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (probe, location) DO UPDATE SET
                    state = excluded.state, up_streak = excluded.up_streak,
                    bad_streak = excluded.bad_streak, down_streak = excluded.down_streak,
-                   last_result_at = excluded.last_result_at",
+                   last_result_at = excluded.last_result_at, streak_since = excluded.streak_since,
+                   streak_cause = excluded.streak_cause, streak_message = excluded.streak_message,
+                   streak_count = excluded.streak_count",
                 params![
                     probe,
                     location,
@@ -88,7 +152,11 @@ impl Writer<'_> {
                     s.machine.up_streak,
                     s.machine.bad_streak,
                     s.machine.down_streak,
-                    ms(s.last_result_at)
+                    ms(s.last_result_at),
+                    s.streak.as_ref().map(|f| ms(f.at)),
+                    s.streak.as_ref().and_then(|f| f.cause.map(|c| c.as_str())),
+                    s.streak.as_ref().and_then(|f| f.message.as_deref()),
+                    s.streak.as_ref().map_or(0, |f| f.count),
                 ],
             )
             .map_err(self.err("saving a location state"))?;
@@ -118,7 +186,7 @@ impl Writer<'_> {
 
     /// The aggregate state of `probe`, if it has one.
     pub fn probe_state(&self, probe: &str) -> Result<Option<ProbeState>, StoreError> {
-        read_probe_state(&self.tx, probe)
+        read_probe_state(self.tx, probe)
             .map_err(self.err("reading a probe state"))?
             .map(|(state, since, incident)| {
                 Ok(ProbeState {
@@ -171,39 +239,27 @@ pub struct FirstFailure {
 }
 
 impl Writer<'_> {
-    /// Where the current failure streak of `probe` began (across locations):
-    /// an incident starts at its first failed result, not at the run that
-    /// crossed the threshold.
-    pub fn first_failure(&self, probe: &str) -> Result<Option<FirstFailure>, StoreError> {
-        let row: Option<(i64, Option<String>, Option<String>, u32)> = self
-            .tx
-            .query_row(
-                "WITH last_up AS (
-                   SELECT COALESCE(MAX(started_at), -1) AS t FROM results WHERE probe = ?1 AND outcome = 'up')
-                 SELECT MIN(started_at), (SELECT cause FROM results, last_up WHERE probe = ?1 AND outcome != 'up'
-                          AND started_at > last_up.t ORDER BY started_at LIMIT 1),
-                        (SELECT message FROM results, last_up WHERE probe = ?1 AND outcome != 'up'
-                          AND started_at > last_up.t ORDER BY started_at LIMIT 1),
-                        COUNT(*)
-                 FROM results, last_up WHERE probe = ?1 AND outcome != 'up' AND started_at > last_up.t
-                 HAVING COUNT(*) > 0",
-                params![probe],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(self.err("finding the first failure"))?;
-        let Some((at, cause, message, count)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(FirstFailure {
-            at: from_ms(at).ok_or_else(|| self.bad("results.started_at", at))?,
-            cause: match cause {
-                Some(c) => Some(c.parse().map_err(|_| self.bad("results.cause", &c))?),
-                None => None,
-            },
-            message,
-            count,
-        }))
+    /// Where the current failure streak of `probe` began, across the
+    /// locations that reported since `fresh_after`: an incident starts at its
+    /// first failed result, not at the run that crossed the threshold. Read
+    /// from the location states, so it costs the same at any store age.
+    pub fn first_failure(
+        &self,
+        probe: &str,
+        fresh_after: DateTime<Utc>,
+    ) -> Result<Option<FirstFailure>, StoreError> {
+        let mut first: Option<FirstFailure> = None;
+        let mut count = 0u32;
+        for (_, s) in self.location_states(probe)? {
+            let Some(streak) = s.streak.filter(|_| s.last_result_at >= fresh_after) else {
+                continue;
+            };
+            count = count.saturating_add(streak.count);
+            if first.as_ref().is_none_or(|f| streak.at < f.at) {
+                first = Some(streak);
+            }
+        }
+        Ok(first.map(|f| FirstFailure { count, ..f }))
     }
 }
 

@@ -5,14 +5,22 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
+use rusqlite::Connection;
 
 use super::StoreError;
 
 /// A write transaction on the store; see `states.rs`, `incidents.rs`, `outbox.rs`.
 pub struct Writer<'a> {
-    pub(super) tx: Transaction<'a>,
+    /// The open transaction (a `Transaction` derefs to its connection).
+    pub(super) tx: &'a Connection,
     pub(super) path: &'a Path,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer inside a transaction someone else owns and commits (a migration).
+    pub(super) fn borrowed(tx: &'a Connection, path: &'a Path) -> Writer<'a> {
+        Writer { tx, path }
+    }
 }
 
 impl Writer<'_> {
