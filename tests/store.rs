@@ -130,6 +130,80 @@ fn a_new_store_is_in_wal_mode_at_the_latest_schema() {
     assert_eq!(version, i64::from(migrations::latest()));
 }
 
+/// A store written by the version before the compact schema (v3: a row per
+/// result, text histograms) opens with every result, rollup and state.
+#[test]
+fn a_version_3_store_keeps_its_history_when_migrated() {
+    let ws = Workspace::new();
+    let conn = Connection::open(ws.db()).expect("open");
+    for step in &migrations::MIGRATIONS[..3] {
+        let migrations::Step::Sql(sql) = step else {
+            panic!("steps 1 to 3 are SQL");
+        };
+        conn.execute_batch(sql).expect("old schema");
+    }
+    conn.pragma_update(None, "application_id", APPLICATION_ID)
+        .expect("id");
+    conn.pragma_update(None, "user_version", 3)
+        .expect("version");
+    conn.execute_batch(
+        "INSERT INTO results (probe, location, started_at, outcome, cause, message, status,
+            latency_ms, dns_ms, connect_ms, tls_ms, ttfb_ms, transfer_ms, cert_expires_at) VALUES
+          ('api', 'eu', 1764064800123, 'down', 'status', 'expected status 2xx, got 503', 503,
+            41.7, 0.4, 1.1, 6.0, 33.9, 0.3, '2027-01-09T00:00:00Z'),
+          ('api', 'eu', 1764065100000, 'up', NULL, NULL, 200, 12.345, NULL, NULL, NULL, NULL, NULL, NULL),
+          ('db', 'us', 1764065100000, 'up', NULL, NULL, NULL, 1.5, NULL, 1.5, NULL, NULL, NULL, NULL);
+         INSERT INTO rollups VALUES ('api', 'eu', 20400, 10, 9, 0, 1, 0, 0, 'h2;300:9,20', 4.0, 10,
+            11.0, 10, 60.0, 10, 339.0, 10, 3.0, 10);
+         INSERT INTO location_states VALUES ('api', 'eu', 'operational', 1, 0, 0, 1764065100000);",
+    )
+    .expect("old rows");
+    drop(conn);
+
+    let store = Store::open(&ws.db()).expect("migrate");
+    assert_eq!(
+        store.schema_version().expect("version"),
+        migrations::latest()
+    );
+    assert_eq!(store.count_results().expect("count"), 3);
+    let api = store
+        .results_for(&ProbeId("api".into()), 10)
+        .expect("read api");
+    assert_eq!(api.len(), 2);
+    let down = &api[1];
+    assert_eq!(down.started_at.timestamp_millis(), 1_764_064_800_123);
+    assert_eq!(
+        (down.outcome, down.cause, down.status),
+        (Outcome::Down, Some(Cause::Status), Some(503))
+    );
+    assert_eq!(
+        down.message.as_deref(),
+        Some("expected status 2xx, got 503")
+    );
+    assert_eq!(down.latency, Duration::from_micros(41_700));
+    assert_eq!(down.phases.ttfb, Some(Duration::from_micros(33_900)));
+    assert_eq!(
+        down.cert_expires_at.map(|t| t.to_rfc3339()),
+        Some("2027-01-09T00:00:00+00:00".to_string())
+    );
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 11, 8).expect("day 20400");
+    let rollups = store.rollups("api", day, day).expect("rollups");
+    assert_eq!(rollups.len(), 1);
+    assert_eq!((rollups[0].counts.runs, rollups[0].counts.down), (10, 1));
+    assert_eq!(rollups[0].latency.count(), 10);
+    assert_eq!(rollups[0].phases.sums[3], (339.0, 10));
+    drop(store);
+    let conn = Connection::open(ws.db()).expect("open");
+    let old: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('results', 'rollups')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("tables");
+    assert_eq!(old, 0, "the old tables are gone");
+}
+
 #[test]
 fn results_round_trip_through_a_reopened_store() {
     let ws = Workspace::new();
