@@ -8,6 +8,7 @@
 
 mod error;
 mod guard;
+pub mod health;
 pub mod incidents;
 pub mod merge;
 pub mod migrations;
