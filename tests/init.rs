@@ -529,3 +529,43 @@ fn action_outside_an_outpost_checkout_stops() {
     assert!(calls.is_empty(), "nothing downloaded or built: {calls}");
     assert!(output.contains("is not a checkout of Outpost"), "{output}");
 }
+
+/// The README installs what Cargo.toml names, before it tells anyone to run
+/// `outpost`, and still opens with the demo and the tests.
+#[test]
+fn readme_installs_what_cargo_toml_names_first() {
+    let readme = String::from_utf8(read(&repo_file("README.md"))).expect("utf-8");
+    let first_block = readme.find("```sh\n").expect("a shell block");
+    assert!(readme[first_block..].starts_with("```sh\ncargo run --release -- demo\n```"));
+    let second = readme[first_block + 6..]
+        .find("```sh\n")
+        .expect("a second block")
+        + first_block
+        + 6;
+    assert!(readme[second..].starts_with("```sh\ncargo test --locked\n```"));
+
+    let install = readme.find("\n## Install\n").expect("an Install section");
+    let end = readme[install + 1..].find("\n## ").expect("a next section") + install + 1;
+    let section = &readme[install..end];
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    assert!(
+        section.contains(&format!("base={repository}/releases/download/v$v")),
+        "{section}"
+    );
+    assert!(section.contains("sha256sum -c"), "{section}");
+    assert!(
+        section.contains(&format!(
+            "cargo install --locked {}",
+            env!("CARGO_PKG_NAME")
+        )),
+        "{section}"
+    );
+    assert!(
+        section.contains("cargo install --locked --path ."),
+        "{section}"
+    );
+    for first_use in ["`outpost check`", "`outpost run`", "outpost init"] {
+        let at = readme.find(first_use).expect(first_use);
+        assert!(at > install, "{first_use} comes before the Install section");
+    }
+}
