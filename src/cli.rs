@@ -21,7 +21,8 @@ pub enum Command {
     Run(RunArgs),
     /// Long-running: probe each target on its own interval until stopped.
     Watch(WatchArgs),
-    /// Validate the config (syntax, env vars, references) without probing.
+    /// Validate the config (syntax, env vars, references) without probing; with
+    /// --db, check a store and checkpoint it for saving.
     Check(CheckArgs),
     /// Scaffold probes.toml and, with --github, the status workflow.
     Init(InitArgs),
@@ -154,6 +155,11 @@ pub struct ConfigArg {
 pub struct CheckArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+    /// Check this store instead of the config: integrity (`quick_check`), then
+    /// a WAL checkpoint so the file alone holds every committed round (run it
+    /// before copying or committing the store). Exit 3 when it is damaged.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

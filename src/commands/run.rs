@@ -31,7 +31,12 @@ const PROGRESS_AFTER: Duration = Duration::from_secs(1);
 pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
     // First: a signal from here on lets the round in flight finish and be stored.
     let shutdown = Shutdown::listen();
-    let cfg = config::load(&args.config.config).map_err(|e| CommandError::usage(e.to_string()))?;
+    let cfg = config::load(&args.config.config).map_err(|e| {
+        if args.format == Format::Github {
+            print_stdout(&report::github::config_annotations(&e, &args.config.config));
+        }
+        CommandError::usage(e.to_string())
+    })?;
     let specs = select(&cfg, &args.only)?;
     let rounds = args.repeat.unwrap_or(1);
     let every = match (rounds, args.every) {
@@ -54,6 +59,8 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
     let mut exit = Exit::Ok;
     // JUnit is one document for the whole job: rounds are printed together.
     let mut junit_rounds = Vec::new();
+    // GitHub caps annotations per step: one per probe and one summary per job.
+    let mut github_job = report::github::Job::new();
     for k in 0..rounds {
         if k > 0 {
             match slots.start_of(k, std::time::Instant::now()) {
@@ -83,11 +90,26 @@ pub async fn run(args: &RunArgs) -> Result<Exit, CommandError> {
         if exit_for(&report.results, args.fail_on) == Exit::Failing {
             exit = Exit::Failing;
         }
-        if args.format == Format::Junit {
-            junit_rounds.push(report);
-        } else {
-            print_report(&report, &specs, args);
+        match args.format {
+            Format::Junit => junit_rounds.push(report),
+            Format::Github => {
+                // Each round's table as it is stored; the last one after the
+                // job's annotations, below.
+                if k + 1 < rounds {
+                    print_stdout(&report::github::table(&report, &specs));
+                }
+                github_job.add(&report);
+                if k + 1 == rounds {
+                    let mut text = github_job.annotations(&specs);
+                    text.push_str(&report::github::table(&report, &specs));
+                    print_stdout(&text);
+                }
+            }
+            Format::Json | Format::Table => print_report(&report, &specs, args),
         }
+    }
+    if args.format == Format::Github {
+        finish_github_job(&github_job, &specs, rounds);
     }
     if !junit_rounds.is_empty() {
         let text = report::junit::render_rounds(&junit_rounds, &specs, args.fail_on);
@@ -285,19 +307,32 @@ fn print_report(report: &RunReport, specs: &[ProbeSpec], args: &RunArgs) {
         Format::Json => report::json::render(report),
         Format::Table => report::table::render(report, specs, std::io::stdout().is_terminal()),
         Format::Junit => report::junit::render(report, specs, args.fail_on),
-        Format::Github => {
-            // Set by GitHub Actions for each step; other steps append there too.
-            let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
-            if let Some(path) = summary.as_deref().map(Path::new) {
-                let markdown = report::github::summary(report, specs);
-                if let Err(e) = report::github::append_summary(path, &markdown) {
-                    let path = path.display();
-                    tracing::warn!(%path, error = %e, "could not write the job summary");
-                }
-            }
-            report::github::render(report, specs)
-        }
+        Format::Github => report::github::render(report, specs),
     };
+    print_stdout(&text);
+}
+
+/// The end of a `--format github` job: when it stopped before its last round,
+/// the annotations it has not printed yet; then the one job summary.
+fn finish_github_job(job: &report::github::Job, specs: &[ProbeSpec], rounds: u32) {
+    if job.rounds() == 0 {
+        return;
+    }
+    if job.rounds() < rounds {
+        print_stdout(&job.annotations(specs));
+    }
+    // Set by GitHub Actions for each step; other steps append there too.
+    let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
+    if let Some(path) = summary.as_deref().map(Path::new) {
+        let markdown = job.summary(specs);
+        if let Err(e) = report::github::append_summary(path, &markdown) {
+            let path = path.display();
+            tracing::warn!(%path, error = %e, "could not write the job summary");
+        }
+    }
+}
+
+fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();

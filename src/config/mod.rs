@@ -154,6 +154,20 @@ fn hint_for(message: &str) -> Option<&'static str> {
     }
 }
 
+/// For "environment variable NAME is set but empty": in GitHub Actions a
+/// secret that does not exist arrives as an empty variable, so say how to add it.
+fn empty_variable_hint(message: &str) -> Option<String> {
+    let name = message
+        .strip_prefix("environment variable ")?
+        .strip_suffix(" is set but empty")?;
+    Some(format!(
+        "in GitHub Actions, a secret that does not exist arrives as an empty variable: add \
+         {name} under Settings > Secrets and variables > Actions > New repository secret, and \
+         pass it in the workflow's `env:` as `{name}: ${{{{ secrets.{name} }}}}`; elsewhere, \
+         give it a value or remove the reference"
+    ))
+}
+
 /// Load and validate the config at `path` with the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -177,8 +191,9 @@ pub fn parse(
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
             let message = e.message().trim().to_string();
-            let hint = hint_for(&message);
-            problems.at(span, &message, hint);
+            let hint =
+                empty_variable_hint(&message).or_else(|| hint_for(&message).map(String::from));
+            problems.at(span, &message, hint.as_deref());
             return Err(ConfigError::Invalid {
                 path: display,
                 problems: problems.list,

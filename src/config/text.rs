@@ -112,6 +112,12 @@ pub(crate) fn substitute(s: &str) -> Result<String, String> {
             Some(v)
         });
         match value {
+            // A GitHub Actions secret that does not exist arrives as an empty
+            // variable, never as an unset one: say so here, rather than let an
+            // empty URL or token fail later as if it were mistyped.
+            Some(v) if v.is_empty() => {
+                return Err(format!("environment variable {name} is set but empty"));
+            }
             Some(v) => out.push_str(&v),
             None => return Err(format!("environment variable {name} is not set")),
         }
@@ -151,5 +157,14 @@ mod tests {
         assert!(r.unwrap_err().contains("unclosed"));
         let (r, _) = with_env(|_| None, || substitute("x ${1A}"));
         assert!(r.unwrap_err().contains("invalid"));
+    }
+
+    #[test]
+    fn set_but_empty_is_an_error_naming_the_variable() {
+        let (r, _) = with_env(|_| Some(String::new()), || substitute("Bearer ${TOKEN}"));
+        assert_eq!(
+            r.unwrap_err(),
+            "environment variable TOKEN is set but empty"
+        );
     }
 }

@@ -9,6 +9,7 @@
 mod block;
 mod error;
 mod guard;
+pub mod health;
 pub mod incidents;
 pub mod merge;
 mod migrate_v4;

@@ -1,7 +1,8 @@
-//! An in-memory fake of the GitHub REST endpoints the `github-issue` channel
-//! uses: get a repository, list issues (state and label filters, pages),
-//! create an issue, comment on one, patch one. It checks the Bearer token and
-//! records every call.
+//! An in-memory fake of the GitHub REST endpoints Outpost uses: those of the
+//! `github-issue` channel (get a repository, list issues with state and label
+//! filters and pages, create an issue, comment on one, patch one) and the one
+//! the status workflow's keep-alive step calls (enable a workflow). It checks
+//! the Bearer token and records every call.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -312,6 +313,7 @@ fn route(
             let answer = issue_json(issue);
             json_response(200, answer)
         }
+        ("PUT", ["actions", "workflows", _workflow, "enable"]) => http::respond(204, ""),
         _ => error(404, "Not Found"),
     }
 }
