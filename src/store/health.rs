@@ -36,8 +36,8 @@ impl Checkpoint {
 /// Figures for the one-line summary of `outpost check --db`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Figures {
-    /// Results counted in the rollups (every result ever recorded, including
-    /// those whose raw rows were pruned).
+    /// Results counted in the rollups (every result recorded over the days
+    /// whose counts are kept, including those whose raw rows were pruned).
     pub results: u64,
     /// Incidents, open and resolved.
     pub incidents: u64,
@@ -79,7 +79,7 @@ impl Store {
         let (results, incidents): (i64, i64) = self
             .conn
             .query_row(
-                "SELECT (SELECT coalesce(sum(runs), 0) FROM rollups),
+                "SELECT (SELECT coalesce(sum(runs), 0) FROM day_rollups),
                         (SELECT count(*) FROM incidents)",
                 [],
                 |row| Ok((row.get(0)?, row.get(1)?)),
@@ -92,7 +92,7 @@ impl Store {
             u64::try_from(v).map_err(|_| StoreError::bad_value(&self.path, column, v))
         };
         Ok(Figures {
-            results: count("rollups.runs", results)?,
+            results: count("day_rollups.runs", results)?,
             incidents: count("incidents", incidents)?,
         })
     }
