@@ -18,16 +18,27 @@ pub async fn probe(
     ctx: &ProbeContext,
     progress: &mut Progress,
 ) -> Observation {
-    let fetched = match super::http::fetch(target, ctx, progress, true).await {
-        Ok(f) => f,
-        Err(f) => return progress.observation().down(f),
-    };
+    let fetched =
+        match super::http::fetch(target, spec.ip_version, ctx, progress, target.max_body).await {
+            Ok(f) => f,
+            Err(f) => return progress.observation().down(f),
+        };
     let observation = progress.observation();
 
     if let Err(f) = check_response(&spec.expect, &fetched, progress, true) {
         return observation.down(f);
     }
-    let samples = match scrape(&fetched.body) {
+    if !fetched.body.complete() {
+        return observation.down(Failure::new(
+            Cause::Body,
+            format!(
+                "the exposition ({}) is larger than max_body ({}): raise max_body (at most 64MiB)",
+                assert::size(fetched.body.decoded_bytes),
+                assert::size(fetched.body.prefix.len() as u64)
+            ),
+        ));
+    }
+    let samples = match scrape(&fetched.body.prefix) {
         Ok(s) => s,
         Err(f) => return observation.down(f),
     };

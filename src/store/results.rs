@@ -180,6 +180,11 @@ impl RawResult {
                         .map_err(|_| bad("cert_expires_at", format!("{t:?}")))
                 })
                 .transpose()?,
+            // Not stored yet: the results table is being replaced.
+            body_bytes: None,
+            body_decoded_bytes: None,
+            http_version: None,
+            ip: None,
         })
     }
 }
