@@ -74,8 +74,10 @@ fn certificate(c: &CertificateError, cx: &Context<'_>) -> String {
             Some(t) => not_yet(t, now),
             None => "the certificate is not valid yet".to_string(),
         },
-        C::NotValidForNameContext { presented, .. } => wrong_name(presented, cx.host),
-        C::NotValidForName => wrong_name(leaf.map(|l| &l.names[..]).unwrap_or_default(), cx.host),
+        // The leaf's own names read better than rustls' (`DnsName("a")`).
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            wrong_name(leaf.map(|l| &l.names[..]).unwrap_or_default(), cx.host)
+        }
         C::UnknownIssuer => match leaf {
             Some(l) if l.self_signed => format!(
                 "the certificate is self-signed ({}) and not trusted: put it in ca_file to trust it",
