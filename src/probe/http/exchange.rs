@@ -226,6 +226,14 @@ fn response_failure(e: &hyper::Error, protocol: Protocol, explain: Option<&Expla
     } else {
         short(&format!("request failed: {e}"))
     };
+    // Without TLS there was no ALPN to agree on HTTP/2: a server that does not
+    // speak it drops or garbles the exchange, which is what to say.
+    if protocol == Protocol::Http2 && explain.is_none() {
+        return Failure::new(
+            Cause::Protocol,
+            format!("the server does not speak HTTP/2 over plain http (prior knowledge): {message}"),
+        );
+    }
     Failure::new(Cause::Protocol, message)
 }
 

@@ -186,7 +186,7 @@ pub fn route(url: &Url, setting: &ProxySetting, env: &ProxyEnv) -> Result<Option
                 .all(p.raw().to_string())
                 .no(env.no.clone())
                 .build(),
-            "proxy",
+            "the probe's proxy key",
         ),
         ProxySetting::FromEnv => {
             if env.http.is_none() && env.https.is_none() && env.all.is_none() {
@@ -319,7 +319,7 @@ mod tests {
         let r = route(&Url::parse("https://a.test/").unwrap(), &setting, &e)
             .unwrap()
             .unwrap();
-        assert_eq!(r.name, "http://p.test:3128 (from proxy)");
+        assert_eq!(r.name, "http://p.test:3128 (from the probe's proxy key)");
         assert!(r.auth().is_some_and(|a| a.is_sensitive()));
         assert!(!format!("{r:?}").contains("s3cret"));
         let off = route(
