@@ -155,10 +155,14 @@ fn http_version_is_checked_where_it_is_written() {
             .expect("run");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{line}: {stderr}");
-        assert!(stderr.contains(&format!("probes.toml:{at}:")), "{line}: {stderr}");
+        assert!(
+            stderr.contains(&format!("probes.toml:{at}:")),
+            "{line}: {stderr}"
+        );
         assert!(stderr.contains(want), "{line}: {stderr}");
     }
-    let tcp = "[[probe]]\nid = \"a\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\nhttp_version = \"2\"\n";
+    let tcp =
+        "[[probe]]\nid = \"a\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\nhttp_version = \"2\"\n";
     let out = support::outpost()
         .arg("check")
         .arg("-c")

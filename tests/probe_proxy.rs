@@ -65,7 +65,11 @@ fn environment_proxies_with_curls_rules() {
     ca.write(ws.path());
     let config = [
         probe("secure", format!("https://{secure}/"), ""),
-        probe("h2_in_tunnel", format!("https://{h2_only}/"), "http_version = \"2\""),
+        probe(
+            "h2_in_tunnel",
+            format!("https://{h2_only}/"),
+            "http_version = \"2\"",
+        ),
         probe("plain", format!("http://{plain}/"), ""),
         probe("direct", format!("https://{secure}/"), "proxy = \"\""),
     ]
@@ -137,10 +141,26 @@ fn per_probe_proxy_credentials_stay_secret() {
     let good = guarded.url(Some("probe:pr0xy-s3cret"));
     let bad = guarded.url(Some("probe:wr0ng-pa55"));
     let config = [
-        probe("secure", format!("https://{secure}/"), &format!("proxy = \"{good}\"")),
-        probe("plain", format!("http://{plain}/"), &format!("proxy = \"{good}\"")),
-        probe("secure_env", format!("https://{secure}/"), "proxy = \"${PROXY_URL}\""),
-        probe("wrong_secret", format!("https://{secure}/"), &format!("proxy = \"{bad}\"")),
+        probe(
+            "secure",
+            format!("https://{secure}/"),
+            &format!("proxy = \"{good}\""),
+        ),
+        probe(
+            "plain",
+            format!("http://{plain}/"),
+            &format!("proxy = \"{good}\""),
+        ),
+        probe(
+            "secure_env",
+            format!("https://{secure}/"),
+            "proxy = \"${PROXY_URL}\"",
+        ),
+        probe(
+            "wrong_secret",
+            format!("https://{secure}/"),
+            &format!("proxy = \"{bad}\""),
+        ),
         probe(
             "wrong_secret_plain",
             format!("http://{plain}/"),
@@ -189,7 +209,10 @@ fn per_probe_proxy_credentials_stay_secret() {
     );
     let (o, cause, message) = outcome(&doc, "absent");
     assert_eq!((o.as_str(), cause.as_str()), ("down", "connect"));
-    assert!(message.contains(&format!("127.0.0.1:{closed}")), "{message}");
+    assert!(
+        message.contains(&format!("127.0.0.1:{closed}")),
+        "{message}"
+    );
 
     for secret in ["pr0xy-s3cret", "wr0ng-pa55", "absent-s3cret"] {
         assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
@@ -200,7 +223,10 @@ fn per_probe_proxy_credentials_stay_secret() {
 fn proxy_is_checked_where_it_is_written() {
     let ws = Workspace::new();
     let cases = [
-        ("proxy = \"socks5://127.0.0.1:1080\"", "unsupported proxy scheme \"socks5\""),
+        (
+            "proxy = \"socks5://127.0.0.1:1080\"",
+            "unsupported proxy scheme \"socks5\"",
+        ),
         ("proxy = \"http://\"", "invalid proxy URL"),
     ];
     for (line, want) in cases {

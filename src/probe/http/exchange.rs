@@ -231,7 +231,9 @@ fn response_failure(e: &hyper::Error, protocol: Protocol, explain: Option<&Expla
     if protocol == Protocol::Http2 && explain.is_none() {
         return Failure::new(
             Cause::Protocol,
-            format!("the server does not speak HTTP/2 over plain http (prior knowledge): {message}"),
+            format!(
+                "the server does not speak HTTP/2 over plain http (prior knowledge): {message}"
+            ),
         );
     }
     Failure::new(Cause::Protocol, message)

@@ -137,6 +137,12 @@ fn alert(a: AlertDescription, cx: &Context<'_>) -> String {
             "the server rejected the client certificate".to_string()
         }
         A::UnknownCA => "the server does not trust the client certificate's issuer".to_string(),
+        // Servers verify the client certificate's signature against the issuer
+        // they know by that name; a different CA of the same name lands here.
+        A::DecryptError if cx.client_cert && cx.client_cert_requested => {
+            "the server could not verify the client certificate (is it from the CA the server trusts?)"
+                .to_string()
+        }
         A::CertificateExpired => "the server says the client certificate has expired".to_string(),
         A::CertificateRevoked => "the server says the client certificate is revoked".to_string(),
         A::AccessDenied => "the server denied access during the TLS handshake".to_string(),
