@@ -28,7 +28,16 @@ pub async fn probe(
     if let Err(f) = check_response(&spec.expect, &fetched, progress, true) {
         return observation.down(f);
     }
+    let checks = !spec.expect.metrics.is_empty() || !spec.degraded.metrics.is_empty();
     if !fetched.body.complete() {
+        // A large exposition is healthy (Prometheus has no size limit by
+        // default); only checks that need the whole of it make it a failure.
+        if !checks {
+            return match check_response(&spec.degraded, &fetched, progress, false) {
+                Ok(()) => observation,
+                Err(f) => observation.degrade(f),
+            };
+        }
         return observation.down(Failure::new(
             Cause::Body,
             format!(

@@ -79,10 +79,7 @@ fn certificate(c: &CertificateError, cx: &Context<'_>) -> String {
             wrong_name(leaf.map(|l| &l.names[..]).unwrap_or_default(), cx.host)
         }
         C::UnknownIssuer => match leaf {
-            Some(l) if l.self_signed => format!(
-                "the certificate is self-signed ({}) and not trusted: put it in ca_file to trust it",
-                short(&l.subject)
-            ),
+            Some(l) if l.self_signed => self_signed(l),
             Some(l) => format!(
                 "the certificate's issuer ({}) is not trusted: put that CA's certificate in ca_file",
                 short(&l.issuer)
@@ -109,8 +106,13 @@ fn certificate(c: &CertificateError, cx: &Context<'_>) -> String {
         }
         C::Other(other) => {
             let text = other.to_string();
+            // webpki refuses a CA:TRUE leaf before it looks for an issuer; for a
+            // self-signed one (`openssl req -x509`) that is the untrusted case.
             if text.contains("CaUsedAsEndEntity") {
-                "the server's certificate is a CA certificate, which is accepted only when that very certificate is in ca_file".to_string()
+                match leaf {
+                    Some(l) if l.self_signed => self_signed(l),
+                    _ => "the server's certificate is a CA certificate, which is accepted only when that very certificate is in ca_file".to_string(),
+                }
             } else {
                 format!("the certificate was rejected ({})", words(&text))
             }
@@ -120,6 +122,13 @@ fn certificate(c: &CertificateError, cx: &Context<'_>) -> String {
             words(&format!("{other:?}"))
         ),
     }
+}
+
+fn self_signed(l: &LeafInfo) -> String {
+    format!(
+        "the certificate is self-signed ({}) and not trusted: put it in ca_file to trust it",
+        short(&l.subject)
+    )
 }
 
 fn alert(a: AlertDescription, cx: &Context<'_>) -> String {
