@@ -119,6 +119,10 @@ fn build(dir: &Path, n: usize) -> (config::Config, Store) {
                         transfer: Some(Duration::from_micros(400)),
                     },
                     cert_expires_at: None,
+                    body_bytes: None,
+                    body_decoded_bytes: None,
+                    http_version: None,
+                    ip: None,
                 }
             })
             .collect();

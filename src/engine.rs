@@ -2,16 +2,13 @@
 //! host at a time, so a run is fast without hammering any target.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::config::ProbeSpec;
 use crate::model::ProbeResult;
 use crate::probe::{self, ProbeContext};
-
-/// At most this many probes talk to one host at once.
-pub const PER_HOST: usize = 4;
 
 /// How a run is bounded and where it runs from.
 #[derive(Debug, Clone)]
@@ -19,6 +16,66 @@ pub struct RunOptions {
     pub concurrency: usize,
     pub location: String,
     pub clock: crate::clock::Clock,
+}
+
+/// Per-host politeness: a probe with `host_concurrency = N` starts only while
+/// fewer than N probes run against its host. Each probe brings its own bound,
+/// so one probe's larger bound never lets the others exceed theirs.
+#[derive(Debug, Default)]
+pub struct HostGates {
+    gates: Mutex<HashMap<String, Arc<Gate>>>,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    running: Mutex<usize>,
+    freed: Notify,
+}
+
+/// A probe's place on its host; dropping it lets the next probe in.
+#[derive(Debug)]
+pub struct HostPermit {
+    gate: Arc<Gate>,
+}
+
+impl Drop for HostPermit {
+    fn drop(&mut self) {
+        let mut running = self.gate.running.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        drop(running);
+        self.gate.freed.notify_waiters();
+    }
+}
+
+impl HostGates {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Wait until fewer than `bound` probes run against `host`, then count this one.
+    pub async fn enter(&self, host: &str, bound: usize) -> HostPermit {
+        let gate = self
+            .gates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(host.to_string())
+            .or_default()
+            .clone();
+        loop {
+            // Registered before the check, so a permit dropped in between still wakes us.
+            let freed = gate.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            {
+                let mut running = gate.running.lock().unwrap_or_else(|e| e.into_inner());
+                if *running < bound.max(1) {
+                    *running += 1;
+                    return HostPermit { gate: gate.clone() };
+                }
+            }
+            freed.await;
+        }
+    }
 }
 
 /// Probe every spec concurrently; results come back in the order of `specs`.
@@ -30,14 +87,11 @@ pub async fn run_all(
     on_done: impl Fn(&ProbeResult) + Send + Sync + 'static,
 ) -> Vec<ProbeResult> {
     let global = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let hosts = Arc::new(HostGates::new());
     let on_done = Arc::new(on_done);
     let mut tasks = Vec::with_capacity(specs.len());
     for (index, spec) in specs.iter().enumerate() {
-        let host = hosts
-            .entry(spec.host())
-            .or_insert_with(|| Arc::new(Semaphore::new(PER_HOST)))
-            .clone();
+        let hosts = hosts.clone();
         let global = global.clone();
         let spec = spec.clone();
         let ctx = ctx.clone();
@@ -46,7 +100,7 @@ pub async fn run_all(
         let on_done = on_done.clone();
         tasks.push(tokio::spawn(async move {
             // Host first: a task queued behind a busy host holds no global slot.
-            let _host = host.acquire_owned().await;
+            let _host = hosts.enter(&spec.host(), spec.host_concurrency).await;
             let _global = global.acquire_owned().await;
             let started_at = clock.now();
             // Boxed and created only now: a queued task holds no probe future,
@@ -64,6 +118,10 @@ pub async fn run_all(
                 latency,
                 phases: obs.phases,
                 cert_expires_at: obs.cert_expires_at,
+                body_bytes: obs.body_bytes,
+                body_decoded_bytes: obs.body_decoded_bytes,
+                http_version: obs.http_version,
+                ip: obs.ip,
             };
             on_done(&result);
             (index, result)
@@ -93,7 +151,47 @@ pub async fn run_all(
                 latency: std::time::Duration::ZERO,
                 phases: Default::default(),
                 cert_expires_at: None,
+                body_bytes: None,
+                body_decoded_bytes: None,
+                http_version: None,
+                ip: None,
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn each_probe_keeps_its_own_host_bound() {
+        let gates = Arc::new(HostGates::new());
+        let now = Arc::new(AtomicUsize::new(0));
+        let peak_strict = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let (gates, now, peak_strict) = (gates.clone(), now.clone(), peak_strict.clone());
+            // Every third probe insists on running alone on the host.
+            let bound = if i % 3 == 0 { 1 } else { 3 };
+            tasks.push(tokio::spawn(async move {
+                let _p = gates.enter("api.test", bound).await;
+                let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                assert!(running <= 3, "{running} at once");
+                if bound == 1 {
+                    peak_strict.fetch_max(running, Ordering::SeqCst);
+                }
+                tokio::task::yield_now().await;
+                now.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(peak_strict.load(Ordering::SeqCst), 1);
+        // Another host is not held up by this one.
+        let _a = gates.enter("api.test", 1).await;
+        let _b = gates.enter("other.test", 1).await;
+    }
 }

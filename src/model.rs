@@ -1,6 +1,7 @@
 //! The vocabulary every stage shares: outcomes, causes, phases and results.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -178,6 +179,58 @@ impl Serialize for Phases {
     }
 }
 
+/// The HTTP version a response came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpVersion {
+    Http10,
+    Http11,
+    Http2,
+}
+
+impl HttpVersion {
+    /// As written in `http_version` and the JSON output: `"1.0"`, `"1.1"`, `"2"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpVersion::Http10 => "1.0",
+            HttpVersion::Http11 => "1.1",
+            HttpVersion::Http2 => "2",
+        }
+    }
+
+    /// As a number, for `probe_http_version` in metrics.prom (blackbox_exporter's values).
+    pub fn number(self) -> f64 {
+        match self {
+            HttpVersion::Http10 => 1.0,
+            HttpVersion::Http11 => 1.1,
+            HttpVersion::Http2 => 2.0,
+        }
+    }
+}
+
+impl fmt::Display for HttpVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HttpVersion {
+    type Err = UnknownVariant;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "1.0" => HttpVersion::Http10,
+            "1.1" => HttpVersion::Http11,
+            "2" => HttpVersion::Http2,
+            other => return Err(UnknownVariant(other.to_string())),
+        })
+    }
+}
+
+impl Serialize for HttpVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// What a probe kind reports back, before the engine stamps it with id and time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
@@ -186,6 +239,13 @@ pub struct Observation {
     pub status: Option<u16>,
     pub phases: Phases,
     pub cert_expires_at: Option<DateTime<Utc>>,
+    /// Bytes of the final response body as received (before decompression).
+    pub body_bytes: Option<u64>,
+    /// Bytes of the final response body after decompression.
+    pub body_decoded_bytes: Option<u64>,
+    pub http_version: Option<HttpVersion>,
+    /// The address the probe connected to (the proxy's, through a proxy).
+    pub ip: Option<IpAddr>,
 }
 
 impl Observation {
@@ -197,6 +257,10 @@ impl Observation {
             status: None,
             phases: Phases::default(),
             cert_expires_at: None,
+            body_bytes: None,
+            body_decoded_bytes: None,
+            http_version: None,
+            ip: None,
         }
     }
 
@@ -246,6 +310,16 @@ pub struct ProbeResult {
     pub latency: Duration,
     pub phases: Phases,
     pub cert_expires_at: Option<DateTime<Utc>>,
+    /// Bytes of the final response body as received (HTTP kinds; `None` when
+    /// no body was read).
+    pub body_bytes: Option<u64>,
+    /// Bytes of that body after decompression (equal to `body_bytes` when it
+    /// was not compressed).
+    pub body_decoded_bytes: Option<u64>,
+    /// The HTTP version that answered.
+    pub http_version: Option<HttpVersion>,
+    /// The address the probe reached (the proxy's, through a proxy).
+    pub ip: Option<IpAddr>,
 }
 
 /// What a probe's state machine at one location remembers between runs: the

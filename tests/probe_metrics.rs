@@ -155,3 +155,36 @@ fn unreadable_scrapes_and_bad_status_are_down() {
     );
     assert_eq!(result(&doc, "error")["status"], 503);
 }
+
+/// A 2 MiB exposition (many series), healthy: scraped whole when `max_body`
+/// allows, `up` without checks, and a clear `body` failure when checks need
+/// more than `max_body` holds.
+#[test]
+fn a_large_exposition_needs_max_body_only_for_checks() {
+    let mut big = String::from("# TYPE series gauge\n");
+    let mut i = 0;
+    while big.len() < 2 * 1024 * 1024 {
+        big.push_str(&format!("series{{id=\"{i}\"}} 1\n"));
+        i += 1;
+    }
+    big.push_str("up 1\n");
+    let addr = http::serve(move |_| {
+        let big = big.clone();
+        async move { http::respond(200, big) }
+    });
+    let check = "expect.metrics = { up = \"== 1\" }";
+    let config = [
+        probe("no_checks", addr, "/", ""),
+        probe("too_small", addr, "/", check),
+        probe("fits", addr, "/", &format!("max_body = \"4MiB\"\n{check}")),
+    ]
+    .concat();
+    let ws = Workspace::new();
+    let (code, doc) = ws.run_json(&config, &[]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(outcome(&doc, "no_checks").0, "up", "{doc:#}");
+    assert_eq!(outcome(&doc, "fits").0, "up", "{doc:#}");
+    let (o, c, m) = outcome(&doc, "too_small");
+    assert_eq!((o, c), ("down", "body"), "{m}");
+    assert!(m.contains("larger than max_body (1.0 MiB)"), "{m}");
+}

@@ -31,6 +31,10 @@ fn tls_trust_expiry_and_names() {
     let untrusted = serve(tls::self_signed(LOCAL));
     let other_name = serve(ca.leaf(&["other.example"], 365));
     let unframed = serve_and_drop(&ca, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall good");
+    // The false alarm: a certificate made with `openssl req -x509`
+    // (its own issuer, CA:TRUE) trusted through ca_file, as with curl --cacert.
+    let (own, own_pem) = tls::openssl_style_self_signed(&["localhost"]);
+    let openssl_made = serve(own);
     let cut_short = serve_and_drop(
         &ca,
         b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nnot all",
@@ -75,6 +79,26 @@ fn tls_trust_expiry_and_names() {
             &format!("{ca_file}\nexpect.body_contains = \"all good\""),
         ),
         http("cut_short", format!("https://{cut_short}/"), ca_file),
+        http(
+            "self_signed_in_ca_file",
+            format!("https://localhost:{}/", openssl_made.port()),
+            "ca_file = \"own.pem\"",
+        ),
+        http(
+            "self_signed_in_ca_file_wrong_name",
+            format!("https://{openssl_made}/"),
+            "ca_file = \"own.pem\"",
+        ),
+        http(
+            "self_signed_not_in_ca_file",
+            format!("https://localhost:{}/", openssl_made.port()),
+            ca_file,
+        ),
+        tls_kind(
+            "tls_self_signed_in_ca_file",
+            format!("localhost:{}", openssl_made.port()),
+            "ca_file = \"own.pem\"",
+        ),
         tls_kind("tls_up", valid.to_string(), ca_file),
         tls_kind("tls_untrusted", untrusted.to_string(), ca_file),
         tls_kind(
@@ -90,6 +114,7 @@ fn tls_trust_expiry_and_names() {
     ];
     let ws = Workspace::new();
     ca.write(ws.path());
+    std::fs::write(ws.path().join("own.pem"), &own_pem).expect("write own.pem");
     let (code, doc) = ws.run_json(&probes.join("\n"), &[]);
     assert_eq!(code, 1, "{doc:#}");
 
@@ -112,8 +137,16 @@ fn tls_trust_expiry_and_names() {
     assert!(r["phases"]["dns_ms"].is_f64(), "{r:#}");
 
     let r = check("no_ca_file", "down", Some("tls"));
-    assert!(message(&r).contains("not trusted"), "{r:#}");
-    check("self_signed", "down", Some("tls"));
+    assert_eq!(
+        message(&r),
+        "the certificate's issuer (CN=Outpost Test CA) is not trusted: put that CA's certificate in ca_file",
+        "{r:#}"
+    );
+    let r = check("self_signed", "down", Some("tls"));
+    assert!(
+        message(&r).starts_with("the certificate is self-signed ("),
+        "{r:#}"
+    );
     let r = check("insecure", "up", None);
     assert!(r["cert_expires_at"].is_string(), "{r:#}");
 
@@ -123,11 +156,36 @@ fn tls_trust_expiry_and_names() {
     assert!(r["cert_expires_at"].is_string(), "{r:#}");
 
     let r = check("expired", "down", Some("tls"));
-    assert!(message(&r).contains("expired"), "{r:#}");
+    assert!(
+        message(&r).starts_with("the certificate expired on "),
+        "{r:#}"
+    );
+    assert!(message(&r).ends_with(" ago)"), "{r:#}");
     // The rejected certificate's expiry is still reported.
     assert!(r["cert_expires_at"].is_string(), "{r:#}");
     let r = check("wrong_name", "down", Some("tls"));
-    assert!(message(&r).contains("host name"), "{r:#}");
+    assert_eq!(
+        message(&r),
+        "the certificate is for other.example, not 127.0.0.1",
+        "{r:#}"
+    );
+
+    let r = check("self_signed_in_ca_file", "up", None);
+    assert!(r["cert_expires_at"].is_string(), "{r:#}");
+    check("tls_self_signed_in_ca_file", "up", None);
+    // Trusted as itself, the certificate's names and dates still count.
+    let r = check("self_signed_in_ca_file_wrong_name", "down", Some("tls"));
+    assert_eq!(
+        message(&r),
+        "the certificate is for localhost, not 127.0.0.1",
+        "{r:#}"
+    );
+    let r = check("self_signed_not_in_ca_file", "down", Some("tls"));
+    assert_eq!(
+        message(&r),
+        "the certificate is self-signed (CN=localhost) and not trusted: put it in ca_file to trust it",
+        "{r:#}"
+    );
 
     check("no_close_notify", "up", None);
     let r = check("cut_short", "down", Some("protocol"));

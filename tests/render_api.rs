@@ -42,6 +42,10 @@ fn latest(outcome: Outcome, status: Option<u16>, cert: bool) -> LatestResult {
             transfer: Some(0.3),
         },
         cert_expires_at: cert.then(|| t("2027-01-09T00:00:00Z")),
+        body_bytes: status.map(|_| 1234),
+        body_decoded_bytes: status.map(|_| 4096),
+        http_version: status.map(|_| outpost::model::HttpVersion::Http2),
+        ip: Some(std::net::IpAddr::from([127, 0, 0, 1])),
     }
 }
 
@@ -1025,6 +1029,10 @@ fn metrics_are_prometheus_text_with_blackbox_names() {
         "probe_dns_lookup_time_seconds",
         "probe_http_duration_seconds",
         "probe_http_status_code",
+        "probe_http_content_length",
+        "probe_http_uncompressed_body_length",
+        "probe_http_version",
+        "probe_ip_protocol",
         "probe_ssl_earliest_cert_expiry",
         "outpost_probe_state",
         "outpost_probe_result_timestamp_seconds",
@@ -1076,6 +1084,14 @@ fn metrics_are_prometheus_text_with_blackbox_names() {
     assert!(has(&format!(
         "probe_http_status_code{{probe=\"api\",{loc}}} 200"
     )));
+    assert!(has(&format!(
+        "probe_http_content_length{{probe=\"api\",{loc}}} 1234"
+    )));
+    assert!(has(&format!(
+        "probe_http_uncompressed_body_length{{probe=\"api\",{loc}}} 4096"
+    )));
+    assert!(has(&format!("probe_http_version{{probe=\"api\",{loc}}} 2")));
+    assert!(has(&format!("probe_ip_protocol{{probe=\"db\",{loc}}} 4")));
     assert!(has(&format!(
         "probe_ssl_earliest_cert_expiry{{probe=\"api\",{loc}}} {}",
         t("2027-01-09T00:00:00Z").timestamp()

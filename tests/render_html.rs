@@ -72,6 +72,10 @@ fn latest(outcome: Outcome, message: Option<&str>) -> LatestResult {
         latency_ms: 89.4,
         phases: phases(1.0),
         cert_expires_at: Some(t("2027-01-09T00:00:00Z")),
+        body_bytes: None,
+        body_decoded_bytes: None,
+        http_version: None,
+        ip: None,
     }
 }
 

@@ -47,6 +47,10 @@ fn result(location: &str, at: DateTime<Utc>, ms: f64, outcome: Outcome) -> Probe
             ..Phases::default()
         },
         cert_expires_at: None,
+        body_bytes: None,
+        body_decoded_bytes: None,
+        http_version: None,
+        ip: None,
     }
 }
 

@@ -43,6 +43,10 @@ fn full(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
                 .single()
                 .expect("valid time"),
         ),
+        body_bytes: None,
+        body_decoded_bytes: None,
+        http_version: None,
+        ip: None,
     }
 }
 
@@ -60,6 +64,10 @@ fn bare(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
         latency: Duration::from_micros(12_345),
         phases: Phases::default(),
         cert_expires_at: None,
+        body_bytes: None,
+        body_decoded_bytes: None,
+        http_version: None,
+        ip: None,
     }
 }
 

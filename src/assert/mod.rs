@@ -104,35 +104,84 @@ pub fn check_headers(
     Ok(())
 }
 
-/// Check the body: `body_contains`, `body_matches` and `json`.
-pub fn check_body(expect: &Expect, body: &[u8]) -> Result<(), Failure> {
+/// What body assertions see: the first `max_body` decoded bytes of a body.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyPrefix<'a> {
+    pub bytes: &'a [u8],
+    /// The size of the whole decoded body.
+    pub total: u64,
+}
+
+impl BodyPrefix<'_> {
+    fn complete(&self) -> bool {
+        self.bytes.len() as u64 >= self.total
+    }
+
+    /// " (searched the first 1.0 MiB of 64.0 MiB)" when the body did not fit.
+    fn searched(&self) -> String {
+        if self.complete() {
+            String::new()
+        } else {
+            format!(
+                " (searched the first {} of {}; raise max_body to search more)",
+                size(self.bytes.len() as u64),
+                size(self.total)
+            )
+        }
+    }
+}
+
+/// A byte count for messages: "512 B", "1.0 MiB".
+pub fn size(bytes: u64) -> String {
+    bytesize::ByteSize(bytes).to_string()
+}
+
+/// Check the body: `body_contains` and `body_matches` search the prefix as text
+/// (invalid UTF-8 becomes U+FFFD, as `curl | grep` would still match); `json`
+/// needs the whole document and parses it strictly.
+pub fn check_body(expect: &Expect, body: &BodyPrefix<'_>) -> Result<(), Failure> {
     if !expect.needs_body() {
         return Ok(());
     }
-    let text = std::str::from_utf8(body).map_err(|e| {
-        Failure::new(
-            Cause::Body,
-            format!("body is not valid UTF-8 (at byte {})", e.valid_up_to()),
-        )
-    })?;
-    if let Some(needle) = &expect.body_contains
-        && !text.contains(needle.as_str())
-    {
-        return Err(Failure::new(
-            Cause::Assertion,
-            format!("body does not contain {:?}", short(needle)),
-        ));
-    }
-    if let Some(re) = &expect.body_matches
-        && !re.is_match(text)
-    {
-        return Err(Failure::new(
-            Cause::Assertion,
-            format!("body does not match /{}/", short(re.as_str())),
-        ));
+    if expect.body_contains.is_some() || expect.body_matches.is_some() {
+        let text = String::from_utf8_lossy(body.bytes);
+        if let Some(needle) = &expect.body_contains
+            && !text.contains(needle.as_str())
+        {
+            return Err(Failure::new(
+                Cause::Assertion,
+                format!(
+                    "body does not contain {:?}{}",
+                    short(needle),
+                    body.searched()
+                ),
+            ));
+        }
+        if let Some(re) = &expect.body_matches
+            && !re.is_match(&text)
+        {
+            return Err(Failure::new(
+                Cause::Assertion,
+                format!(
+                    "body does not match /{}/{}",
+                    short(re.as_str()),
+                    body.searched()
+                ),
+            ));
+        }
     }
     if !expect.json.is_empty() {
-        let doc: serde_json::Value = serde_json::from_str(text)
+        if !body.complete() {
+            return Err(Failure::new(
+                Cause::Body,
+                format!(
+                    "the body ({}) is larger than max_body ({}) and expect.json needs the whole document: raise max_body (at most 64MiB)",
+                    size(body.total),
+                    size(body.bytes.len() as u64)
+                ),
+            ));
+        }
+        let doc: serde_json::Value = serde_json::from_slice(body.bytes)
             .map_err(|e| Failure::new(Cause::Body, format!("body is not valid JSON: {e}")))?;
         check_json(&expect.json, &doc)?;
     }
@@ -249,6 +298,13 @@ mod tests {
         assert_eq!(err.cause, Cause::Assertion);
     }
 
+    fn whole(bytes: &[u8]) -> BodyPrefix<'_> {
+        BodyPrefix {
+            bytes,
+            total: bytes.len() as u64,
+        }
+    }
+
     #[test]
     fn body_errors_are_classified() {
         let expect = Expect {
@@ -256,7 +312,7 @@ mod tests {
             ..Expect::default()
         };
         assert_eq!(
-            check_body(&expect, b"{\"a\":").unwrap_err().cause,
+            check_body(&expect, &whole(b"{\"a\":")).unwrap_err().cause,
             Cause::Body
         );
         let expect = Expect {
@@ -264,12 +320,59 @@ mod tests {
             ..Expect::default()
         };
         assert_eq!(
-            check_body(&expect, b"\xff\xfe").unwrap_err().cause,
-            Cause::Body
-        );
-        assert_eq!(
-            check_body(&expect, b"nope").unwrap_err().cause,
+            check_body(&expect, &whole(b"nope")).unwrap_err().cause,
             Cause::Assertion
+        );
+    }
+
+    #[test]
+    fn text_assertions_decode_lossily() {
+        let expect = Expect {
+            body_contains: Some("ok".into()),
+            body_matches: Some(Regex::new("^\u{FFFD}+ ok").unwrap()),
+            ..Expect::default()
+        };
+        assert!(check_body(&expect, &whole(b"\xff\xfe\xfa ok \xc3\x28")).is_ok());
+    }
+
+    #[test]
+    fn json_needs_the_whole_document_and_stays_strict() {
+        let expect = Expect {
+            json: vec![json_check("$.a", "1")],
+            ..Expect::default()
+        };
+        let cut = BodyPrefix {
+            bytes: b"{\"a\":1",
+            total: 5 * 1024 * 1024,
+        };
+        let err = check_body(&expect, &cut).unwrap_err();
+        assert_eq!(err.cause, Cause::Body);
+        assert!(
+            err.message.contains("larger than max_body"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("5.0 MiB"), "{}", err.message);
+        let err = check_body(&expect, &whole(b"{\"a\":\xff}")).unwrap_err();
+        assert_eq!(err.cause, Cause::Body);
+        assert!(check_body(&expect, &whole(b"{\"a\":1}")).is_ok());
+    }
+
+    #[test]
+    fn a_search_of_a_prefix_says_so() {
+        let expect = Expect {
+            body_contains: Some("needle".into()),
+            ..Expect::default()
+        };
+        let prefix = BodyPrefix {
+            bytes: b"hay",
+            total: 2048,
+        };
+        let err = check_body(&expect, &prefix).unwrap_err();
+        assert!(
+            err.message.contains("searched the first 3 B of 2.0 KiB"),
+            "{}",
+            err.message
         );
     }
 

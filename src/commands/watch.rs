@@ -5,7 +5,6 @@
 //! is re-rendered at most every `--render-every`. SIGTERM or Ctrl-C lets the
 //! probes in flight finish and be stored, then exits 0.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,7 +63,7 @@ struct Watch {
     due: Vec<Instant>,
     in_flight: Vec<bool>,
     global: Arc<Semaphore>,
-    hosts: HashMap<String, Arc<Semaphore>>,
+    hosts: Arc<engine::HostGates>,
     done_tx: mpsc::UnboundedSender<Finished>,
     done_rx: mpsc::UnboundedReceiver<Finished>,
     /// Finished results not yet stored.
@@ -94,7 +93,7 @@ impl Watch {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         Watch {
             global: Arc::new(Semaphore::new(runner.options.concurrency.max(1))),
-            hosts: HashMap::new(),
+            hosts: Arc::new(engine::HostGates::new()),
             in_flight: vec![false; specs.len()],
             undelivered: runner.alert,
             runner,
@@ -184,11 +183,7 @@ impl Watch {
 
     fn launch(&mut self, index: usize) {
         let spec = self.specs[index].clone();
-        let host = self
-            .hosts
-            .entry(spec.host())
-            .or_insert_with(|| Arc::new(Semaphore::new(engine::PER_HOST)))
-            .clone();
+        let hosts = self.hosts.clone();
         let global = self.global.clone();
         let ctx = self.runner.ctx.clone();
         let options = self.runner.options.clone();
@@ -196,7 +191,7 @@ impl Watch {
         let done = self.done_tx.clone();
         tokio::spawn(async move {
             // The same bounds as a run, held across all probes of the process.
-            let _host = host.acquire_owned().await;
+            let _host = hosts.enter(&spec.host(), spec.host_concurrency).await;
             let _global = global.acquire_owned().await;
             // Queued behind the bounds when a stop came: not started, so skipped.
             let result = if shutdown.is_requested() {

@@ -1,8 +1,9 @@
 //! The resolved configuration: defaults merged, kinds decided, references checked.
 //! This is what the rest of Outpost reads; nothing here is raw text.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -60,6 +61,10 @@ pub struct ProbeSpec {
     pub degraded: Expect,
     /// The target as written, `${NAME}` references intact: safe to print.
     pub target_display: String,
+    /// At most this many probes run against this probe's host while it runs.
+    pub host_concurrency: usize,
+    /// Which address family to connect over.
+    pub ip_version: IpVersion,
 }
 
 impl ProbeSpec {
@@ -110,6 +115,11 @@ pub struct HttpTarget {
     pub follow_redirects: bool,
     pub tls: TlsOptions,
     pub user_agent: String,
+    /// Body assertions see this many bytes after decompression.
+    pub max_body: usize,
+    /// The HTTP version to insist on; `None` negotiates by ALPN.
+    pub http_version: Option<HttpVersionChoice>,
+    pub proxy: ProxySetting,
 }
 
 // Debug shows no path, query or credentials: they may hold `${ENV}` secrets.
@@ -122,6 +132,9 @@ impl std::fmt::Debug for HttpTarget {
             .field("port", &self.url.port_or_known_default())
             .field("headers", &self.headers.len())
             .field("follow_redirects", &self.follow_redirects)
+            .field("max_body", &self.max_body)
+            .field("http_version", &self.http_version)
+            .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
 }
@@ -129,10 +142,128 @@ impl std::fmt::Debug for HttpTarget {
 /// Trust settings for a TLS connection.
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
-    /// Extra roots from `ca_file`, trusted beside the system's.
+    /// Extra roots from `ca_file`, trusted beside the system's. A server whose
+    /// leaf certificate is one of them is trusted as it is (as curl does).
     pub extra_roots: Vec<CertificateDer<'static>>,
     /// Skip verification but still report the certificate.
     pub insecure: bool,
+    /// The certificate and key to present when the server asks (`client_cert`).
+    pub client_identity: Option<ClientIdentity>,
+}
+
+/// A client certificate chain with its private key, checked to match at load.
+#[derive(Clone)]
+pub struct ClientIdentity(pub Arc<rustls::sign::CertifiedKey>);
+
+// The key never reaches a log, even through `{:?}`.
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("certificates", &self.0.cert.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `ip_version`: which address family a probe connects over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IpVersion {
+    /// Both, Happy Eyeballs style (RFC 8305).
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+impl IpVersion {
+    /// Whether a probe with this setting may connect to `ip`.
+    pub fn admits(self, ip: IpAddr) -> bool {
+        match self {
+            IpVersion::Any => true,
+            IpVersion::V4 => ip.is_ipv4(),
+            IpVersion::V6 => ip.is_ipv6(),
+        }
+    }
+
+    /// As written in the config: `"any"`, `"4"`, `"6"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpVersion::Any => "any",
+            IpVersion::V4 => "4",
+            IpVersion::V6 => "6",
+        }
+    }
+}
+
+/// `http_version`: the HTTP version a probe insists on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpVersionChoice {
+    Http11,
+    Http2,
+}
+
+/// Which proxy an HTTP probe goes through.
+#[derive(Clone, Default)]
+pub enum ProxySetting {
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, read at run time.
+    #[default]
+    FromEnv,
+    /// `proxy = ""`: never a proxy.
+    Off,
+    /// `proxy = "http://user:pass@host:port"` (`NO_PROXY` still applies, as in curl).
+    Url(ProxyUrl),
+}
+
+impl std::fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProxySetting::FromEnv => f.write_str("FromEnv"),
+            ProxySetting::Off => f.write_str("Off"),
+            ProxySetting::Url(u) => write!(f, "Url({})", u.display()),
+        }
+    }
+}
+
+/// A proxy URL as configured; its credentials are secrets.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl {
+    raw: String,
+    display: String,
+}
+
+impl ProxyUrl {
+    /// A proxy URL; `display` is computed once, without credentials.
+    pub fn new(url: &Url) -> Self {
+        ProxyUrl {
+            raw: url.as_str().to_string(),
+            display: proxy_display(url),
+        }
+    }
+
+    /// The URL with its credentials, for the proxy client only.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// `scheme://host:port`, safe to print.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The password, if any: a secret to redact from every output.
+    pub fn password(&self) -> Option<String> {
+        let url = Url::parse(&self.raw).ok()?;
+        url.password().map(str::to_string)
+    }
+}
+
+/// `scheme://host:port` of a proxy URL: what a message may name.
+pub fn proxy_display(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or(80)
+    )
 }
 
 /// A host and port.

@@ -27,6 +27,13 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 /// 10 MB budget; each further day costs about 3 MB for them.
 const DEFAULT_RETENTION_DAYS: u32 = 1;
 const DEFAULT_DEGRADED_AFTER: Duration = Duration::from_secs(1);
+/// Body assertions see the first 1 MiB unless `max_body` says otherwise.
+const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+/// `max_body` is held in memory per probe in flight: 64 MiB at most.
+const MAX_MAX_BODY: u64 = 64 * 1024 * 1024;
+/// Probes at once per host unless `host_concurrency` says otherwise: polite.
+const DEFAULT_HOST_CONCURRENCY: u32 = 4;
+const MAX_HOST_CONCURRENCY: u32 = 256;
 
 pub(super) fn resolve(
     file: schema::File,
@@ -146,6 +153,35 @@ fn check_tunables(t: &Tunables, p: &mut Problems<'_>) {
         p,
     );
     check_slo(t.slo.as_ref(), p);
+    check_client_limits(t.max_body.as_ref(), t.host_concurrency.as_ref(), p);
+}
+
+/// `max_body` within 1 byte..64 MiB and `host_concurrency` within 1..256.
+fn check_client_limits(
+    max_body: Option<&Spanned<schema::ByteSize>>,
+    host_concurrency: Option<&Spanned<u32>>,
+    p: &mut Problems<'_>,
+) {
+    if let Some(m) = max_body {
+        let v = m.get_ref().0;
+        if v == 0 || v > MAX_MAX_BODY {
+            p.at(
+                m.span(),
+                "max_body must be between 1 byte and 64MiB",
+                Some("for example \"1MiB\" (the default) or \"16MiB\""),
+            );
+        }
+    }
+    if let Some(h) = host_concurrency {
+        let v = *h.get_ref();
+        if v == 0 || v > MAX_HOST_CONCURRENCY {
+            p.at(
+                h.span(),
+                "host_concurrency must be between 1 and 256",
+                Some("the number of probes at once against one host; default 4"),
+            );
+        }
+    }
 }
 
 fn check_counts(values: [&Option<Spanned<u32>>; 4], p: &mut Problems<'_>) {
@@ -209,6 +245,7 @@ fn resolve_probe(
         p,
     );
     check_slo(s.slo.as_ref(), p);
+    check_client_limits(s.max_body.as_ref(), s.host_concurrency.as_ref(), p);
 
     let name = s.name.as_ref().map(|n| n.get_ref().value().to_string());
     let id = match (&s.id, &name) {
@@ -257,7 +294,8 @@ fn resolve_probe(
 
     check_keys_apply(&s, kind_name, p);
 
-    let tls = resolve_tls_options(&s, base_dir, p);
+    let mut tls = resolve_tls_options(&s, base_dir, p);
+    tls.client_identity = resolve_client_identity(&s, base_dir, p);
     let user_agent = s
         .user_agent
         .as_ref()
@@ -275,7 +313,19 @@ fn resolve_probe(
                 );
                 return None;
             };
-            let target = resolve_http(&s, url, tls, user_agent, p)?;
+            let mut target = resolve_http(&s, url, tls, user_agent, p)?;
+            target.max_body = s
+                .max_body
+                .as_ref()
+                .or(d.max_body.as_ref())
+                .map(|m| m.get_ref().0)
+                .unwrap_or(DEFAULT_MAX_BODY)
+                .clamp(1, MAX_MAX_BODY) as usize;
+            target.http_version = s.http_version.as_ref().map(|v| match v.get_ref() {
+                schema::HttpVersionName::Http11 => HttpVersionChoice::Http11,
+                schema::HttpVersionName::Http2 => HttpVersionChoice::Http2,
+            });
+            target.proxy = resolve_proxy(s.proxy.as_ref(), p);
             let display = url.get_ref().template().to_string();
             if kind_name == KindName::Http {
                 (ProbeKind::Http(target), display)
@@ -349,6 +399,8 @@ fn resolve_probe(
             )
         }
     };
+
+    let ip_version = resolve_ip_version(&s, d, &kind, p);
 
     let expect = resolve_expect(s.expect, kind_name, p);
     let degraded = resolve_expect(s.degraded, kind_name, p);
@@ -425,6 +477,14 @@ fn resolve_probe(
         expect,
         degraded,
         target_display,
+        host_concurrency: s
+            .host_concurrency
+            .as_ref()
+            .or(d.host_concurrency.as_ref())
+            .map(|h| *h.get_ref())
+            .unwrap_or(DEFAULT_HOST_CONCURRENCY)
+            .clamp(1, MAX_HOST_CONCURRENCY) as usize,
+        ip_version,
     })
 }
 
@@ -442,7 +502,7 @@ fn kind_str(k: KindName) -> &'static str {
 fn check_keys_apply(s: &ProbeSection, kind: KindName, p: &mut Problems<'_>) {
     use KindName::*;
     let http_like = matches!(kind, Http | Metrics);
-    let checks: [(&str, Option<std::ops::Range<usize>>, bool); 9] = [
+    let checks: [(&str, Option<std::ops::Range<usize>>, bool); 15] = [
         ("url", s.url.as_ref().map(Spanned::span), http_like),
         ("target", s.target.as_ref().map(Spanned::span), !http_like),
         ("method", s.method.as_ref().map(Spanned::span), http_like),
@@ -463,6 +523,32 @@ fn check_keys_apply(s: &ProbeSection, kind: KindName, p: &mut Problems<'_>) {
             "resolver",
             s.resolver.as_ref().map(Spanned::span),
             kind == Dns,
+        ),
+        (
+            "max_body",
+            s.max_body.as_ref().map(Spanned::span),
+            http_like,
+        ),
+        (
+            "http_version",
+            s.http_version.as_ref().map(Spanned::span),
+            http_like,
+        ),
+        ("proxy", s.proxy.as_ref().map(Spanned::span), http_like),
+        (
+            "client_cert",
+            s.client_cert.as_ref().map(Spanned::span),
+            http_like || kind == Tls,
+        ),
+        (
+            "client_key",
+            s.client_key.as_ref().map(Spanned::span),
+            http_like || kind == Tls,
+        ),
+        (
+            "ip_version",
+            s.ip_version.as_ref().map(Spanned::span),
+            kind != Dns,
         ),
     ];
     for (key, span, applies) in checks {
@@ -519,6 +605,7 @@ fn resolve_tls_options(s: &ProbeSection, base_dir: &Path, p: &mut Problems<'_>) 
     TlsOptions {
         extra_roots,
         insecure,
+        client_identity: None,
     }
 }
 
@@ -596,7 +683,211 @@ fn resolve_http(
             .unwrap_or(true),
         tls,
         user_agent,
+        max_body: DEFAULT_MAX_BODY as usize,
+        http_version: None,
+        proxy: ProxySetting::FromEnv,
     })
+}
+
+/// `proxy`: `""` turns proxies off; otherwise an `http://` URL with a host.
+fn resolve_proxy(proxy: Option<&Spanned<Text>>, p: &mut Problems<'_>) -> ProxySetting {
+    let Some(proxy) = proxy else {
+        return ProxySetting::FromEnv;
+    };
+    let value = proxy.get_ref().value().trim();
+    if value.is_empty() {
+        return ProxySetting::Off;
+    }
+    let hint = Some(
+        "write `proxy = \"http://host:port\"` (credentials as http://user:pass@host:port), or `proxy = \"\"` for none",
+    );
+    // A bare `host:port` means http, as curl reads it.
+    let with_scheme = if value.contains("://") {
+        value.to_string()
+    } else {
+        format!("http://{value}")
+    };
+    match Url::parse(&with_scheme) {
+        Ok(u) if u.scheme() == "http" && u.host_str().is_some_and(|h| !h.is_empty()) => {
+            ProxySetting::Url(ProxyUrl::new(&u))
+        }
+        Ok(u) => {
+            p.at(
+                proxy.span(),
+                format!(
+                    "unsupported proxy scheme {:?}: only http:// proxies are supported",
+                    u.scheme()
+                ),
+                hint,
+            );
+            ProxySetting::Off
+        }
+        // The URL may hold a password: the message names the problem, not the text.
+        Err(e) => {
+            p.at(proxy.span(), format!("invalid proxy URL: {e}"), hint);
+            ProxySetting::Off
+        }
+    }
+}
+
+/// `client_cert` and `client_key`: PEM files relative to probes.toml, read and
+/// checked to belong together now, so a run never fails on them.
+fn resolve_client_identity(
+    s: &ProbeSection,
+    base_dir: &Path,
+    p: &mut Problems<'_>,
+) -> Option<ClientIdentity> {
+    let (cert, key) = match (&s.client_cert, &s.client_key) {
+        (None, None) => return None,
+        (Some(c), Some(k)) => (c, k),
+        (Some(c), None) => {
+            p.at(
+                c.span(),
+                "client_cert needs client_key",
+                Some("set client_key to the PEM file of the certificate's private key"),
+            );
+            return None;
+        }
+        (None, Some(k)) => {
+            p.at(
+                k.span(),
+                "client_key needs client_cert",
+                Some("set client_cert to the PEM file of the client certificate"),
+            );
+            return None;
+        }
+    };
+    let read = |t: &Spanned<Text>, key: &str, p: &mut Problems<'_>| {
+        let path = base_dir.join(t.get_ref().value());
+        std::fs::read(&path)
+            .map_err(|e| {
+                p.at(
+                    t.span(),
+                    format!("cannot read {key} {}: {e}", path.display()),
+                    Some("paths are relative to the directory of probes.toml"),
+                )
+            })
+            .ok()
+            .map(|pem| (path, pem))
+    };
+    let (cert_path, cert_pem) = read(cert, "client_cert", p)?;
+    let (key_path, key_pem) = read(key, "client_key", p)?;
+    let chain: Vec<_> = match rustls_pemfile::certs(&mut cert_pem.as_slice()).collect() {
+        Ok(c) => c,
+        Err(e) => {
+            p.at(
+                cert.span(),
+                format!("{} is not valid PEM: {e}", cert_path.display()),
+                None,
+            );
+            return None;
+        }
+    };
+    if chain.is_empty() {
+        p.at(
+            cert.span(),
+            format!("{} holds no PEM certificate", cert_path.display()),
+            Some("client_cert must hold a `-----BEGIN CERTIFICATE-----` block, the client's first"),
+        );
+        return None;
+    }
+    let key_hint = Some(
+        "client_key must hold one PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`), RSA (`BEGIN RSA PRIVATE KEY`) or EC (`BEGIN EC PRIVATE KEY`)",
+    );
+    // Errors about the key name the file, never its content.
+    let key_der = match rustls_pemfile::private_key(&mut key_pem.as_slice()) {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            p.at(
+                key.span(),
+                format!("{} holds no private key", key_path.display()),
+                key_hint,
+            );
+            return None;
+        }
+        Err(_) => {
+            p.at(
+                key.span(),
+                format!("{} is not a valid PEM private key", key_path.display()),
+                key_hint,
+            );
+            return None;
+        }
+    };
+    let provider = rustls::crypto::ring::default_provider();
+    match rustls::sign::CertifiedKey::from_der(chain, key_der, &provider) {
+        Ok(k) => Some(ClientIdentity(std::sync::Arc::new(k))),
+        Err(rustls::Error::InconsistentKeys(_)) => {
+            p.at(
+                key.span(),
+                format!(
+                    "{} is not the key of the certificate in {}",
+                    key_path.display(),
+                    cert_path.display()
+                ),
+                Some("client_key must be the private key the client certificate was issued for"),
+            );
+            None
+        }
+        Err(_) => {
+            p.at(
+                key.span(),
+                format!(
+                    "{} holds a key type that cannot be used",
+                    key_path.display()
+                ),
+                Some("RSA, ECDSA (P-256, P-384) and Ed25519 keys are supported"),
+            );
+            None
+        }
+    }
+}
+
+/// `ip_version` (per probe or from `[defaults]`); an IP literal target of the
+/// other family is an error, since no connection could ever be made.
+fn resolve_ip_version(
+    s: &ProbeSection,
+    d: &Tunables,
+    kind: &ProbeKind,
+    p: &mut Problems<'_>,
+) -> IpVersion {
+    let (setting, from_probe) = match (&s.ip_version, &d.ip_version) {
+        (Some(v), _) => (v, true),
+        (None, Some(v)) if !matches!(kind, ProbeKind::Dns(_)) => (v, false),
+        _ => return IpVersion::Any,
+    };
+    let version = match setting.get_ref() {
+        schema::IpVersionName::Any => IpVersion::Any,
+        schema::IpVersionName::V4 => IpVersion::V4,
+        schema::IpVersionName::V6 => IpVersion::V6,
+    };
+    let literal = match kind {
+        ProbeKind::Http(t) | ProbeKind::Metrics(t) => match t.url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        },
+        ProbeKind::Tcp(e) => e.host.parse().ok(),
+        ProbeKind::Tls(t) => t.endpoint.host.parse().ok(),
+        ProbeKind::Dns(_) => None,
+    };
+    if let Some(ip) = literal
+        && !version.admits(ip)
+    {
+        let family = if ip.is_ipv4() { "IPv4" } else { "IPv6" };
+        let message = format!(
+            "ip_version = \"{}\" contradicts the target, an {family} address ({ip})",
+            version.as_str()
+        );
+        let hint = if from_probe {
+            "remove ip_version, or target a host name or an address of that family"
+        } else {
+            "[defaults] sets ip_version; set `ip_version = \"any\"` on this probe, or target a host name"
+        };
+        // Located at the probe's own key; a default is reported where it is set.
+        p.at(setting.span(), message, Some(hint));
+    }
+    version
 }
 
 fn parse_endpoint(s: &str, default_port: Option<u16>) -> Result<Endpoint, String> {

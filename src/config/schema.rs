@@ -49,6 +49,9 @@ pub struct Tunables {
     pub user_agent: Option<Text>,
     pub slo: Option<Spanned<f64>>,
     pub quorum: Option<Spanned<u32>>,
+    pub max_body: Option<Spanned<ByteSize>>,
+    pub host_concurrency: Option<Spanned<u32>>,
+    pub ip_version: Option<Spanned<IpVersionName>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -121,6 +124,14 @@ pub struct ProbeSection {
     pub user_agent: Option<Text>,
     pub slo: Option<Spanned<f64>>,
     pub quorum: Option<Spanned<u32>>,
+    pub max_body: Option<Spanned<ByteSize>>,
+    pub host_concurrency: Option<Spanned<u32>>,
+    pub ip_version: Option<Spanned<IpVersionName>>,
+    // Client features of HTTP probes (and mTLS for `tls` probes).
+    pub http_version: Option<Spanned<HttpVersionName>>,
+    pub proxy: Option<Spanned<Text>>,
+    pub client_cert: Option<Spanned<Text>>,
+    pub client_key: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -134,6 +145,107 @@ pub struct ExpectSection {
     pub cert_days: Option<Spanned<u32>>,
     pub answers: Option<Spanned<Vec<Text>>>,
     pub metrics: Option<Spanned<MetricChecks>>,
+}
+
+/// A size in bytes written as `"1MiB"`, `"512KiB"`, `"64MB"` or a number of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a size such as \"1MiB\" or \"512KiB\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
+                u64::try_from(v)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom("a size cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
+                v.trim()
+                    .parse::<bytesize::ByteSize>()
+                    .map(|b| ByteSize(b.as_u64()))
+                    .map_err(|_| {
+                        E::custom(format!(
+                            "invalid size {v:?}: write a number and a unit such as \"1MiB\", \"512KiB\" or \"64MiB\""
+                        ))
+                    })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `ip_version`: `"any"`, `"4"` or `"6"` (the numbers 4 and 6 are accepted too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpVersionName {
+    Any,
+    V4,
+    V6,
+}
+
+impl<'de> Deserialize<'de> for IpVersionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = IpVersionName;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"any\", \"4\" or \"6\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<IpVersionName, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<IpVersionName, E> {
+                match v.trim() {
+                    "any" => Ok(IpVersionName::Any),
+                    "4" => Ok(IpVersionName::V4),
+                    "6" => Ok(IpVersionName::V6),
+                    other => Err(E::custom(format!(
+                        "invalid ip_version {other:?}: write \"any\", \"4\" or \"6\""
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `http_version`: `"1.1"` or `"2"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpVersionName {
+    Http11,
+    Http2,
+}
+
+impl<'de> Deserialize<'de> for HttpVersionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HttpVersionName;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"1.1\" or \"2\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<HttpVersionName, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<HttpVersionName, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HttpVersionName, E> {
+                match v.trim() {
+                    "1.1" => Ok(HttpVersionName::Http11),
+                    "2" | "2.0" => Ok(HttpVersionName::Http2),
+                    other => Err(E::custom(format!(
+                        "invalid http_version {other:?}: write \"1.1\" or \"2\" (leave it out to negotiate)"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A status written as a number (`200`) or a string (`"2xx"`).

@@ -258,6 +258,10 @@ impl<'a> Simulation<'a> {
             latency: ms(latency_ms),
             phases: Phases::default(),
             cert_expires_at: None,
+            body_bytes: None,
+            body_decoded_bytes: None,
+            http_version: None,
+            ip: None,
         };
         let is_https = matches!(&spec.kind, ProbeKind::Http(h) if h.url.scheme() == "https");
         match &spec.kind {

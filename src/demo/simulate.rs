@@ -21,7 +21,9 @@ use super::history::{Rng, http_phases, ms};
 use crate::config::Config;
 use crate::evaluate::machine::{Thresholds, aggregate};
 use crate::evaluate::record::{record, retain};
-use crate::model::{Cause, Outcome, Phases, ProbeId, ProbeResult, ResultId, State, millis};
+use crate::model::{
+    Cause, HttpVersion, Outcome, Phases, ProbeId, ProbeResult, ResultId, State, millis,
+};
 use crate::rollup::DayRollup;
 use crate::store::states::{LocationState, ProbeState};
 use crate::store::writer::Writer;
@@ -136,6 +138,10 @@ fn trouble_at(episodes: &[Episode], step: u64) -> Option<Trouble> {
 struct ProbeModel {
     median_ms: f64,
     https: bool,
+    /// The size of a healthy answer.
+    body: u64,
+    /// The address the probe reaches.
+    ip: std::net::IpAddr,
     episodes: Vec<Episode>,
 }
 
@@ -162,6 +168,14 @@ fn measure(
     r.message = None;
     r.status = Some(200);
     r.cert_expires_at = model.https.then_some(cert);
+    r.ip = Some(model.ip);
+    r.http_version = Some(if model.https {
+        HttpVersion::Http2
+    } else {
+        HttpVersion::Http11
+    });
+    r.body_bytes = Some(model.body);
+    r.body_decoded_bytes = Some(model.body);
     let mut total = rng.lognormal(model.median_ms, 0.25) * load(at);
     if let Some(Trouble::Slow { factor }) = trouble {
         total *= factor;
@@ -172,6 +186,9 @@ fn measure(
         r.cause = Some(Cause::Timeout);
         r.message = Some("timed out after 10s waiting for the response".to_string());
         r.status = None;
+        r.http_version = None;
+        r.body_bytes = None;
+        r.body_decoded_bytes = None;
         r.latency = TIMEOUT;
         r.phases = Phases {
             ttfb: None,
@@ -186,6 +203,8 @@ fn measure(
         r.cause = Some(Cause::Status);
         r.message = Some("expected status 2xx, got 503".to_string());
         r.status = Some(503);
+        r.body_bytes = Some(19);
+        r.body_decoded_bytes = Some(19);
     } else if total > DEGRADED_AFTER_MS {
         r.outcome = Outcome::Degraded;
         r.cause = Some(Cause::Timeout);
@@ -241,6 +260,8 @@ pub fn simulate(store: &mut Store, cfg: &Config, plan: &Plan) -> Result<Simulate
             ProbeModel {
                 median_ms: rng.lognormal(60.0, 0.7).clamp(4.0, 400.0),
                 https: (i + 1) % 5 != 0,
+                body: rng.lognormal(600.0, 1.2).clamp(2.0, 200_000.0) as u64,
+                ip: std::net::IpAddr::from([10, 20, (i / 256) as u8, (i % 256) as u8]),
                 episodes: outages,
             }
         })
@@ -274,6 +295,10 @@ pub fn simulate(store: &mut Store, cfg: &Config, plan: &Plan) -> Result<Simulate
                     latency: Duration::ZERO,
                     phases: Phases::default(),
                     cert_expires_at: None,
+                    body_bytes: None,
+                    body_decoded_bytes: None,
+                    http_version: None,
+                    ip: None,
                 })
                 .collect()
         })

@@ -1,11 +1,15 @@
-//! Reading a response body: decompression and the 1 MiB cap.
+//! Reading a response body to its end: decompressed, counted, and kept only
+//! up to a limit.
 //!
-//! The body is streamed through the decoder and reading stops one byte past the
-//! cap, so memory stays at the cap plus a chunk whatever the target sends (a gzip
-//! bomb, an endless body).
+//! The whole body is streamed through the decoder (bounded by the probe's
+//! `timeout` only, as curl and blackbox_exporter read it), and only the first
+//! `keep` decoded bytes are held, so memory stays at `keep` plus a chunk
+//! whatever the target sends: a 1 GB download, a gzip bomb, an endless body.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_compression::tokio::bufread::{DeflateDecoder, GzipDecoder};
 use futures::{StreamExt, TryStreamExt};
@@ -19,8 +23,23 @@ use tokio_util::io::StreamReader;
 use super::net::io_message;
 use crate::model::{Cause, Failure};
 
-/// Bodies are read up to this many bytes after decompression.
-pub const MAX_BODY: usize = 1024 * 1024;
+/// A body read to its end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Body {
+    /// The first `keep` bytes after decompression.
+    pub prefix: Vec<u8>,
+    /// Bytes as received (after chunked framing, before decompression).
+    pub wire_bytes: u64,
+    /// Bytes after decompression.
+    pub decoded_bytes: u64,
+}
+
+impl Body {
+    /// Whether `prefix` is the whole (decoded) body.
+    pub fn complete(&self) -> bool {
+        self.prefix.len() as u64 == self.decoded_bytes
+    }
+}
 
 /// How a body is encoded on the wire (`Content-Encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +86,12 @@ impl Encoding {
 #[error("{0}")]
 struct Transport(hyper::Error);
 
-/// Read the whole body, decoded per its `Content-Encoding`, up to [`MAX_BODY`].
+/// Read the whole body, decoded per its `Content-Encoding`, keeping the first
+/// `keep` decoded bytes.
 ///
-/// Errors: larger than the cap, undecodable → `body`; the connection closing or
-/// failing before the body is complete → `protocol`.
-pub async fn read(body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, Failure> {
+/// Errors: undecodable → `body`; the connection closing or failing before the
+/// body is complete → `protocol`.
+pub async fn read(body: Incoming, headers: &HeaderMap, keep: usize) -> Result<Body, Failure> {
     let encoding = Encoding::from_headers(headers)?;
     // A body without length or chunking ends when the connection closes. Many TLS
     // servers close without `close_notify`, which rustls reports as an unexpected
@@ -79,6 +99,8 @@ pub async fn read(body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, Failur
     // with a length or chunks still fails when cut short.
     let close_delimited =
         !headers.contains_key(CONTENT_LENGTH) && !headers.contains_key(TRANSFER_ENCODING);
+    let wire = Arc::new(AtomicU64::new(0));
+    let counter = wire.clone();
     let stream = body
         .into_data_stream()
         .take_while(move |chunk| {
@@ -87,6 +109,9 @@ pub async fn read(body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, Failur
                     .as_ref()
                     .is_err_and(|e| io_kind(e) == Some(io::ErrorKind::UnexpectedEof));
             std::future::ready(!unclean_end)
+        })
+        .inspect_ok(move |chunk| {
+            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         })
         .map_err(|e| io::Error::other(Transport(e)));
     let mut raw = StreamReader::new(stream);
@@ -104,20 +129,20 @@ pub async fn read(body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, Failur
             Box::pin(DeflateDecoder::new(raw))
         }
     };
-    let mut out = Vec::new();
-    let mut chunk = vec![0u8; 16 * 1024];
+    let mut out = Body::default();
+    let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let n = decoded
             .read(&mut chunk)
             .await
             .map_err(|e| read_failure(&e, encoding))?;
         if n == 0 {
+            out.wire_bytes = wire.load(Ordering::Relaxed);
             return Ok(out);
         }
-        if out.len() + n > MAX_BODY {
-            return Err(Failure::new(Cause::Body, "body larger than 1 MiB"));
-        }
-        out.extend_from_slice(&chunk[..n]);
+        let room = keep.saturating_sub(out.prefix.len()).min(n);
+        out.prefix.extend_from_slice(&chunk[..room]);
+        out.decoded_bytes += n as u64;
     }
 }
 

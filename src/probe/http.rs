@@ -1,28 +1,26 @@
-//! `http` probes: one request per hop on a fresh connection, phases timed inside
-//! the client, redirects followed by hand, then the `expect` and `degraded` checks.
+//! `http` probes: one request per hop on a fresh connection (HTTP/2 or
+//! HTTP/1.1 by ALPN, directly or through a proxy), phases timed inside the
+//! client, redirects followed by hand, then the `expect` and `degraded` checks.
 
-use std::collections::HashSet;
 use std::time::Instant;
 
-use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
-use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::task::JoinHandle;
+use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
 use super::body;
 use super::net::{self, add_phase};
 use super::{ProbeContext, Progress, Stage};
-use crate::assert::{Expect, check_body, check_cert_days, check_headers, check_status, short};
-use crate::config::{HttpTarget, ProbeSpec};
+use crate::assert::{BodyPrefix, Expect, check_body, check_cert_days, check_headers, check_status};
+use crate::config::{HttpTarget, HttpVersionChoice, IpVersion, ProbeSpec};
 use crate::model::{Cause, Failure, Observation, Phases};
-use userinfo::basic_auth;
+use exchange::{Form, Protocol, Response, build_request, exchange};
 
+mod exchange;
+mod proxy;
 mod userinfo;
+
+pub use proxy::ProxyEnv;
 
 /// Redirects followed before giving up (curl and browsers use similar limits).
 const MAX_REDIRECTS: usize = 10;
@@ -32,21 +30,31 @@ const MAX_REDIRECTS: usize = 10;
 pub struct Fetched {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    pub body: body::Body,
+}
+
+impl Fetched {
+    /// What body assertions see.
+    pub fn prefix(&self) -> BodyPrefix<'_> {
+        BodyPrefix {
+            bytes: &self.body.prefix,
+            total: self.body.decoded_bytes,
+        }
+    }
 }
 
 /// Make the request (following redirects when asked), recording phases in
-/// `progress`. The final body is always streamed under the 1 MiB cap (for the
-/// transfer timing and so an oversized body is caught); it is returned only when
-/// `read_body` is set.
+/// `progress`. The final body is read to its end (for the transfer timing and
+/// its size); its first `keep` decoded bytes are returned.
 ///
 /// Phases are summed over every hop, as blackbox_exporter does, so they add up to
 /// the latency `execute` measures for the whole chain.
 pub async fn fetch(
     target: &HttpTarget,
+    ip_version: IpVersion,
     ctx: &ProbeContext,
     progress: &mut Progress,
-    read_body: bool,
+    keep: usize,
 ) -> Result<Fetched, Failure> {
     progress.phases = Phases::default();
     let mut hop = Hop {
@@ -57,8 +65,9 @@ pub async fn fetch(
     };
     let mut redirects = 0;
     loop {
-        let response = send(&hop, target, ctx, progress).await?;
+        let response = send(&hop, target, ip_version, ctx, progress).await?;
         progress.status = Some(response.status.as_u16());
+        progress.http_version = response.version;
         if target.follow_redirects
             && let Some(next) = redirect_location(&response, &hop.url)
         {
@@ -76,26 +85,34 @@ pub async fn fetch(
         }
         progress.stage = Stage::Transfer;
         let started = Instant::now();
-        let read = body::read(response.body, &response.headers).await;
+        let read = body::read(response.body, &response.headers, keep).await;
         add_phase(&mut progress.phases.transfer, started.elapsed());
         let body = read?;
+        progress.body_bytes = Some(body.wire_bytes);
+        progress.body_decoded_bytes = Some(body.decoded_bytes);
         return Ok(Fetched {
             status: response.status.as_u16(),
             headers: response.headers,
-            body: if read_body { body } else { Vec::new() },
+            body,
         });
     }
 }
 
 /// Run an `http` probe: fetch, then the hard checks (`expect`, status 2xx by
-/// default), then the soft ones (`degraded`).
+/// default), then the soft ones (`degraded`). Without a body assertion the body
+/// is read and counted, not kept.
 pub async fn probe(
     target: &HttpTarget,
     spec: &ProbeSpec,
     ctx: &ProbeContext,
     progress: &mut Progress,
 ) -> Observation {
-    let fetched = match fetch(target, ctx, progress, true).await {
+    let keep = if spec.expect.needs_body() || spec.degraded.needs_body() {
+        target.max_body
+    } else {
+        0
+    };
+    let fetched = match fetch(target, spec.ip_version, ctx, progress, keep).await {
         Ok(f) => f,
         Err(f) => return progress.observation().down(f),
     };
@@ -119,7 +136,7 @@ fn check(
 ) -> Result<(), Failure> {
     check_status(&expect.status, fetched.status, hard)?;
     check_headers(&expect.headers, &fetched.headers)?;
-    check_body(expect, &fetched.body)?;
+    check_body(expect, &fetched.prefix())?;
     // The certificate is the last one seen on the redirect chain; a plain-http
     // URL has none, and asking for `cert_days` there fails ("no certificate").
     if let Some(days) = expect.cert_days {
@@ -164,24 +181,6 @@ impl Hop {
     }
 }
 
-/// A response head, its body still on the wire, and the connection carrying it.
-struct Response {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Incoming,
-    _connection: AbortOnDrop,
-}
-
-/// Ends the spawned hyper connection task when the probe is done with it (or
-/// is dropped by the timeout), so no connection outlives its probe.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Where a redirect points, resolved against the current URL; `None` when the
 /// response is not a redirect (or has no `Location`, so it is the answer).
 fn redirect_location(response: &Response, current: &Url) -> Option<Result<Url, Failure>> {
@@ -204,10 +203,52 @@ fn redirect_location(response: &Response, current: &Url) -> Option<Result<Url, F
     Some(next)
 }
 
-/// Connect (with TLS for https) and exchange one request on a fresh connection.
+/// ALPN protocols offered for a choice of version: both when negotiating,
+/// h2 first, as browsers and curl do.
+fn alpn(choice: Option<HttpVersionChoice>) -> &'static [&'static [u8]] {
+    match choice {
+        None => &[b"h2", b"http/1.1"],
+        Some(HttpVersionChoice::Http11) => &[b"http/1.1"],
+        Some(HttpVersionChoice::Http2) => &[b"h2"],
+    }
+}
+
+/// The protocol a TLS connection agreed on; insisting on HTTP/2 with a server
+/// that did not choose it is a `protocol` failure.
+fn negotiated(alpn: Option<&[u8]>, choice: Option<HttpVersionChoice>) -> Result<Protocol, Failure> {
+    match (alpn, choice) {
+        (Some(b"h2"), _) => Ok(Protocol::Http2),
+        (_, Some(HttpVersionChoice::Http2)) => Err(Failure::new(
+            Cause::Protocol,
+            "the server does not speak HTTP/2 (it did not choose h2 in ALPN)",
+        )),
+        _ => Ok(Protocol::Http1),
+    }
+}
+
+/// A refused ALPN protocol, in words that name the version.
+fn alpn_refused(f: Failure, choice: Option<HttpVersionChoice>) -> Failure {
+    if f.cause != Cause::Protocol {
+        return f;
+    }
+    let message = match choice {
+        Some(HttpVersionChoice::Http2) => {
+            "the server does not speak HTTP/2 (it refused h2 in ALPN)"
+        }
+        Some(HttpVersionChoice::Http11) => {
+            "the server does not speak HTTP/1.1 (it refused http/1.1 in ALPN)"
+        }
+        None => "the server speaks neither HTTP/2 nor HTTP/1.1 (it refused both in ALPN)",
+    };
+    Failure::new(Cause::Protocol, message)
+}
+
+/// Connect (directly or through a proxy, with TLS for https) and exchange one
+/// request on a fresh connection.
 async fn send(
     hop: &Hop,
     target: &HttpTarget,
+    ip_version: IpVersion,
     ctx: &ProbeContext,
     progress: &mut Progress,
 ) -> Result<Response, Failure> {
@@ -224,126 +265,72 @@ async fn send(
         .url
         .port_or_known_default()
         .unwrap_or(if https { 443 } else { 80 });
-    let request = build_request(hop, &target.user_agent)?;
-    let stream = net::open(host, port, progress).await?;
-    if https {
-        let tls = net::handshake(
-            stream,
-            host,
-            &target.tls,
-            &ctx.trust,
-            &[b"http/1.1"],
-            progress,
-        )
-        .await?;
-        exchange(tls, request, progress).await
-    } else {
-        exchange(stream, request, progress).await
-    }
-}
-
-/// HTTP/1.1 over an open stream: write the request, wait for the response head.
-async fn exchange<S>(
-    stream: S,
-    request: Request<Full<Bytes>>,
-    progress: &mut Progress,
-) -> Result<Response, Failure>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| response_failure(&e))?;
-    let task = AbortOnDrop(tokio::spawn(async move {
-        // Its errors reach us through `send_request` and the body.
-        let _ = connection.await;
-    }));
-    progress.stage = Stage::Waiting;
-    // hyper writes the request and reads the head in one future; a request is a
-    // few hundred bytes, so ttfb starts when it is handed over.
-    let started = Instant::now();
-    let response = sender.send_request(request).await;
-    add_phase(&mut progress.phases.ttfb, started.elapsed());
-    let (parts, body) = response.map_err(|e| response_failure(&e))?.into_parts();
-    Ok(Response {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-        _connection: task,
-    })
-}
-
-fn build_request(hop: &Hop, user_agent: &str) -> Result<Request<Full<Bytes>>, Failure> {
-    let url = &hop.url;
-    let mut target = url.path().to_string();
-    if let Some(q) = url.query() {
-        target.push('?');
-        target.push_str(q);
-    }
-    let uri: Uri = target
-        .parse()
-        .map_err(|_| Failure::new(Cause::Protocol, "URL path is not a valid request target"))?;
-
-    let mut headers = HeaderMap::new();
-    let mut host = url.host_str().unwrap_or_default().to_string();
-    if let Some(port) = url.port() {
-        host = format!("{host}:{port}");
-    }
-    if let Ok(v) = HeaderValue::from_str(&host) {
-        headers.insert(header::HOST, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(user_agent) {
-        headers.insert(header::USER_AGENT, v);
-    }
-    headers.insert(
-        header::ACCEPT_ENCODING,
-        HeaderValue::from_static("gzip, deflate"),
-    );
-    if let Some(auth) = basic_auth(url) {
-        headers.insert(header::AUTHORIZATION, auth);
-    }
-    let body = hop.body.clone().unwrap_or_default();
-    // Some servers answer 411 to a POST without a length, even an empty one.
-    if hop.body.is_some() || matches!(hop.method, Method::POST | Method::PUT | Method::PATCH) {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    }
-    // Configured headers replace ours of the same name (a `Host` override for a
-    // virtual host, a custom `User-Agent`); repeated names are all sent.
-    let mut replaced = HashSet::new();
-    for (name, value) in &hop.headers {
-        if replaced.insert(name.clone()) {
-            headers.remove(name);
+    let choice = target.http_version;
+    let route = proxy::route(&hop.url, &target.proxy, &ctx.proxies)?;
+    let ua = &target.user_agent;
+    match (https, route) {
+        (false, None) => {
+            // HTTP/2 over plain http only when insisted on: prior knowledge, as
+            // curl's --http2-prior-knowledge.
+            let protocol = match choice {
+                Some(HttpVersionChoice::Http2) => Protocol::Http2,
+                _ => Protocol::Http1,
+            };
+            let request = build_request(hop, ua, protocol, Form::Origin, None)?;
+            let stream = net::open(host, port, ip_version, progress).await?;
+            exchange(stream, request, protocol, None, progress).await
         }
-        headers.append(name.clone(), value.clone());
-    }
-
-    let mut request = Request::new(Full::new(Bytes::from(body)));
-    *request.method_mut() = hop.method.clone();
-    *request.uri_mut() = uri;
-    *request.version_mut() = Version::HTTP_11;
-    *request.headers_mut() = headers;
-    Ok(request)
-}
-
-/// Classify a failure to get a response head: all `protocol`.
-fn response_failure(e: &hyper::Error) -> Failure {
-    let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
-    let message = if e.is_parse() || e.is_parse_status() {
-        short(&format!("malformed HTTP response: {e}"))
-    } else if e.is_incomplete_message() {
-        "connection closed before the response was complete".to_string()
-    } else if let Some(io) = io {
-        match io.kind() {
-            std::io::ErrorKind::ConnectionReset => "connection reset by peer".to_string(),
-            std::io::ErrorKind::BrokenPipe => {
-                "connection closed while sending the request".to_string()
+        (false, Some(route)) => {
+            if choice == Some(HttpVersionChoice::Http2) {
+                return Err(Failure::new(
+                    Cause::Protocol,
+                    "http_version = \"2\" over http:// cannot go through a proxy (use https, or proxy = \"\")",
+                ));
             }
-            _ => format!("request failed: {}", net::io_message(io)),
+            let request = build_request(hop, ua, Protocol::Http1, Form::Absolute, route.auth())?;
+            let stream = route.open(ip_version, progress).await?;
+            let response = exchange(stream, request, Protocol::Http1, None, progress).await?;
+            if response.status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+                return Err(route.failure("authentication required (407)"));
+            }
+            Ok(response)
         }
-    } else {
-        short(&format!("request failed: {e}"))
-    };
-    Failure::new(Cause::Protocol, message)
+        (true, None) => {
+            let stream = net::open(host, port, ip_version, progress).await?;
+            let tls = net::handshake(
+                stream,
+                host,
+                &target.tls,
+                &ctx.trust,
+                alpn(choice),
+                progress,
+            )
+            .await
+            .map_err(|f| alpn_refused(f, choice))?;
+            let protocol = negotiated(tls.alpn.as_deref(), choice)?;
+            let request = build_request(hop, ua, protocol, Form::Origin, None)?;
+            let explain = tls.explain.clone();
+            exchange(tls.stream, request, protocol, Some(&explain), progress).await
+        }
+        (true, Some(route)) => {
+            let stream = route.open(ip_version, progress).await?;
+            let tunnel = route.tunnel(stream, host, port, progress).await?;
+            let tls = net::handshake(
+                tunnel,
+                host,
+                &target.tls,
+                &ctx.trust,
+                alpn(choice),
+                progress,
+            )
+            .await
+            .map_err(|f| alpn_refused(f, choice))?;
+            let protocol = negotiated(tls.alpn.as_deref(), choice)?;
+            let request = build_request(hop, ua, protocol, Form::Origin, None)?;
+            let explain = tls.explain.clone();
+            exchange(tls.stream, request, protocol, Some(&explain), progress).await
+        }
+    }
 }
 
 #[cfg(test)]

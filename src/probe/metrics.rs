@@ -18,16 +18,36 @@ pub async fn probe(
     ctx: &ProbeContext,
     progress: &mut Progress,
 ) -> Observation {
-    let fetched = match super::http::fetch(target, ctx, progress, true).await {
-        Ok(f) => f,
-        Err(f) => return progress.observation().down(f),
-    };
+    let fetched =
+        match super::http::fetch(target, spec.ip_version, ctx, progress, target.max_body).await {
+            Ok(f) => f,
+            Err(f) => return progress.observation().down(f),
+        };
     let observation = progress.observation();
 
     if let Err(f) = check_response(&spec.expect, &fetched, progress, true) {
         return observation.down(f);
     }
-    let samples = match scrape(&fetched.body) {
+    let checks = !spec.expect.metrics.is_empty() || !spec.degraded.metrics.is_empty();
+    if !fetched.body.complete() {
+        // A large exposition is healthy (Prometheus has no size limit by
+        // default); only checks that need the whole of it make it a failure.
+        if !checks {
+            return match check_response(&spec.degraded, &fetched, progress, false) {
+                Ok(()) => observation,
+                Err(f) => observation.degrade(f),
+            };
+        }
+        return observation.down(Failure::new(
+            Cause::Body,
+            format!(
+                "the exposition ({}) is larger than max_body ({}): raise max_body (at most 64MiB)",
+                assert::size(fetched.body.decoded_bytes),
+                assert::size(fetched.body.prefix.len() as u64)
+            ),
+        ));
+    }
+    let samples = match scrape(&fetched.body.prefix) {
         Ok(s) => s,
         Err(f) => return observation.down(f),
     };

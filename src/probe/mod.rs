@@ -13,22 +13,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{ProbeKind, ProbeSpec};
-use crate::model::{Cause, Failure, Observation, Phases};
+use crate::model::{Cause, Failure, HttpVersion, Observation, Phases};
 
+pub use http::ProxyEnv;
 pub use net::TrustStore;
 
-/// What probes share for a whole run: trust roots loaded once, and the system
-/// DNS resolver.
+/// What probes share for a whole run: trust roots loaded once, the proxy
+/// variables of the environment, and the system DNS resolver.
 #[derive(Clone)]
 pub struct ProbeContext {
     pub trust: Arc<TrustStore>,
+    pub proxies: Arc<ProxyEnv>,
 }
 
 impl ProbeContext {
-    /// Load the system trust roots once for the run.
+    /// Load the system trust roots and read the proxy variables once for the run.
     pub fn new() -> Self {
         ProbeContext {
             trust: Arc::new(TrustStore::system()),
+            proxies: Arc::new(ProxyEnv::from_env()),
         }
     }
 }
@@ -47,6 +50,10 @@ pub struct Progress {
     pub stage: Stage,
     pub status: Option<u16>,
     pub cert_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub ip: Option<std::net::IpAddr>,
+    pub http_version: Option<HttpVersion>,
+    pub body_bytes: Option<u64>,
+    pub body_decoded_bytes: Option<u64>,
 }
 
 /// Where in its work a probe is.
@@ -80,6 +87,10 @@ impl Progress {
             phases: self.phases,
             status: self.status,
             cert_expires_at: self.cert_expires_at,
+            ip: self.ip,
+            http_version: self.http_version,
+            body_bytes: self.body_bytes,
+            body_decoded_bytes: self.body_decoded_bytes,
             ..Observation::up()
         }
     }
@@ -131,7 +142,7 @@ async fn run_kind(spec: &ProbeSpec, ctx: &ProbeContext, progress: &mut Progress)
     match &spec.kind {
         ProbeKind::Http(target) => http::probe(target, spec, ctx, progress).await,
         ProbeKind::Metrics(target) => metrics::probe(target, spec, ctx, progress).await,
-        ProbeKind::Tcp(endpoint) => tcp::probe(endpoint, progress).await,
+        ProbeKind::Tcp(endpoint) => tcp::probe(endpoint, spec.ip_version, progress).await,
         ProbeKind::Tls(target) => tls::probe(target, spec, ctx, progress).await,
         ProbeKind::Dns(target) => dns::probe(target, spec, progress).await,
     }

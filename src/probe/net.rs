@@ -1,24 +1,29 @@
-//! Connection building blocks with timings: resolve, connect, TLS handshake.
+//! Connection building blocks with timings: resolve (per `ip_version`),
+//! connect (Happy Eyeballs), TLS handshake (ALPN, client certificates).
 //! Each step records its phase and stage in [`Progress`] as it goes, so a
 //! timeout or an error keeps what was measured before it.
 
+mod happy_eyeballs;
+mod tls_message;
 mod verify;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::pki_types::ServerName;
-use rustls::{CertificateError, ClientConfig, RootCertStore};
+use rustls::{ClientConfig, RootCertStore};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::{Progress, Stage};
 use crate::assert::short;
-use crate::config::TlsOptions;
+use crate::config::{IpVersion, TlsOptions};
 use crate::model::{Cause, Failure};
 use verify::RecordingVerifier;
 
@@ -57,15 +62,27 @@ fn bare_host(host: &str) -> &str {
         .unwrap_or(host)
 }
 
-/// Resolve `host` with the system resolver. An IP literal skips DNS, and the
-/// `dns` phase stays empty.
+/// Resolve `host` with the system resolver, keeping the addresses of the
+/// family `ip_version` allows. An IP literal skips DNS, and the `dns` phase
+/// stays empty.
 pub async fn resolve(
     host: &str,
     port: u16,
+    ip_version: IpVersion,
     progress: &mut Progress,
 ) -> Result<Vec<SocketAddr>, Failure> {
     let host = bare_host(host);
     if let Ok(ip) = host.parse::<IpAddr>() {
+        if !ip_version.admits(ip) {
+            return Err(Failure::new(
+                Cause::Connect,
+                format!(
+                    "{ip} is not an IPv{} address (ip_version = \"{}\")",
+                    ip_version.as_str(),
+                    ip_version.as_str()
+                ),
+            ));
+        }
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     progress.stage = Stage::Dns;
@@ -83,71 +100,170 @@ pub async fn resolve(
     if addrs.is_empty() {
         return Err(Failure::new(Cause::Dns, "DNS lookup returned no addresses"));
     }
-    Ok(addrs)
+    let admitted: Vec<SocketAddr> = addrs
+        .into_iter()
+        .filter(|a| ip_version.admits(a.ip()))
+        .collect();
+    if admitted.is_empty() {
+        return Err(Failure::new(
+            Cause::Dns,
+            format!(
+                "{} has no IPv{} address (ip_version = \"{}\")",
+                short(host),
+                ip_version.as_str(),
+                ip_version.as_str()
+            ),
+        ));
+    }
+    Ok(admitted)
 }
 
-/// Connect to each address in order until one accepts; the `connect` phase
-/// covers all attempts.
+/// Connect to one of `addrs`, Happy-Eyeballs style; the `connect` phase covers
+/// every attempt, and the address reached is recorded.
 pub async fn connect(addrs: &[SocketAddr], progress: &mut Progress) -> Result<TcpStream, Failure> {
     progress.stage = Stage::Connect;
     let started = Instant::now();
-    let mut last = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                add_phase(&mut progress.phases.connect, started.elapsed());
-                // Requests are small and written at once; Nagle would only add delay.
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
-            Err(e) => last = Some(e),
+    let ordered = happy_eyeballs::interleave(addrs);
+    match happy_eyeballs::race(&ordered, happy_eyeballs::ATTEMPT_DELAY).await {
+        Ok((stream, addr)) => {
+            add_phase(&mut progress.phases.connect, started.elapsed());
+            progress.ip = Some(addr.ip());
+            // Requests are small and written at once; Nagle would only add delay.
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
         }
+        Err(e) => Err(Failure::new(Cause::Connect, connect_message(&e))),
     }
-    let message = match last {
-        Some(e) => connect_message(&e),
-        None => "no address to connect to".to_string(),
-    };
-    Err(Failure::new(Cause::Connect, message))
 }
 
 /// Resolve and connect: the first two phases of every network probe.
-pub async fn open(host: &str, port: u16, progress: &mut Progress) -> Result<TcpStream, Failure> {
-    let addrs = resolve(host, port, progress).await?;
+pub async fn open(
+    host: &str,
+    port: u16,
+    ip_version: IpVersion,
+    progress: &mut Progress,
+) -> Result<TcpStream, Failure> {
+    let addrs = resolve(host, port, ip_version, progress).await?;
     connect(&addrs, progress).await
 }
 
+/// A negotiated TLS connection and what the handshake learned.
+pub struct Tls<S> {
+    pub stream: TlsStream<S>,
+    /// The ALPN protocol the server chose, if any.
+    pub alpn: Option<Vec<u8>>,
+    /// Explains failures that surface after the handshake (a client
+    /// certificate refused in TLS 1.3 arrives with the first read).
+    pub explain: Explainer,
+}
+
+/// Turns a TLS error seen after the handshake into a sentence, with what the
+/// handshake knew.
+#[derive(Clone)]
+pub struct Explainer {
+    host: String,
+    verifier: Arc<RecordingVerifier>,
+    client: Arc<ClientAuth>,
+}
+
+impl Explainer {
+    /// The failure for a rustls error found under an I/O error, if it is one.
+    pub fn tls_error(&self, e: &io::Error) -> Option<Failure> {
+        let tls = e.get_ref()?.downcast_ref::<rustls::Error>()?;
+        let leaf = self.verifier.leaf();
+        Some(tls_message::failure(tls, &self.context(leaf.as_ref())))
+    }
+
+    /// Whether the server asked for a client certificate.
+    pub fn client_cert_requested(&self) -> bool {
+        self.client.requested()
+    }
+
+    fn context<'a>(&'a self, leaf: Option<&'a verify::LeafInfo>) -> tls_message::Context<'a> {
+        tls_message::Context {
+            host: &self.host,
+            leaf,
+            client_cert: self.client.identity.is_some(),
+            client_cert_requested: self.client.requested(),
+            now: None,
+        }
+    }
+}
+
 /// Run a TLS handshake over `stream`, verifying the server as `host` (an IP
-/// literal is checked against the certificate's IP addresses), and record the
-/// leaf certificate's expiry, even when verification rejects it.
-pub async fn handshake(
-    stream: TcpStream,
+/// literal is checked against the certificate's IP addresses), offering `alpn`
+/// and the client certificate when the server asks; records the leaf
+/// certificate's expiry, even when verification rejects it.
+pub async fn handshake<S>(
+    stream: S,
     host: &str,
     options: &TlsOptions,
     trust: &TrustStore,
     alpn: &[&[u8]],
     progress: &mut Progress,
-) -> Result<TlsStream<TcpStream>, Failure> {
+) -> Result<Tls<S>, Failure>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     progress.stage = Stage::Tls;
     let name = ServerName::try_from(bare_host(host).to_string())
-        .map_err(|_| Failure::new(Cause::Tls, "host is not a valid TLS server name"))?;
-    let (config, verifier) = client_config(options, trust, alpn)?;
+        .map_err(|_| Failure::new(Cause::Tls, "the host is not a valid TLS server name"))?;
+    let (config, verifier, client) = client_config(options, trust, alpn)?;
+    let explain = Explainer {
+        host: bare_host(host).to_string(),
+        verifier,
+        client,
+    };
     let started = Instant::now();
     let result = TlsConnector::from(Arc::new(config))
         .connect(name, stream)
         .await;
-    progress.cert_expires_at = verifier.expires_at();
-    let stream = result.map_err(|e| tls_failure(&e))?;
+    progress.cert_expires_at = explain.verifier.expires_at();
+    let stream = result.map_err(|e| tls_failure(&e, &explain))?;
     add_phase(&mut progress.phases.tls, started.elapsed());
-    Ok(stream)
+    let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    Ok(Tls {
+        stream,
+        alpn,
+        explain,
+    })
+}
+
+/// Presents the configured client certificate and notes that the server asked.
+#[derive(Debug)]
+struct ClientAuth {
+    identity: Option<Arc<rustls::sign::CertifiedKey>>,
+    requested: AtomicBool,
+}
+
+impl ClientAuth {
+    fn requested(&self) -> bool {
+        self.requested.load(Ordering::Relaxed)
+    }
+}
+
+impl ResolvesClientCert for ClientAuth {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.requested.store(true, Ordering::Relaxed);
+        self.identity.clone()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.identity.is_some()
+    }
 }
 
 /// A client configuration for one connection (ring provider, safe defaults), with
-/// the verifier that records the certificate.
+/// the verifier that records the certificate and the client-certificate resolver.
 fn client_config(
     options: &TlsOptions,
     trust: &TrustStore,
     alpn: &[&[u8]],
-) -> Result<(ClientConfig, Arc<RecordingVerifier>), Failure> {
+) -> Result<(ClientConfig, Arc<RecordingVerifier>, Arc<ClientAuth>), Failure> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let inner = if options.insecure {
         None
@@ -160,51 +276,40 @@ fn client_config(
                 .map_err(|e| Failure::new(Cause::Tls, format!("no usable trust roots: {e}")))?;
         Some(verifier)
     };
-    let verifier = Arc::new(RecordingVerifier::new(inner, &provider));
+    let verifier = Arc::new(RecordingVerifier::new(
+        inner,
+        options.extra_roots.clone(),
+        &provider,
+    ));
+    let client = Arc::new(ClientAuth {
+        identity: options.client_identity.as_ref().map(|i| i.0.clone()),
+        requested: AtomicBool::new(false),
+    });
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Failure::new(Cause::Tls, format!("TLS setup failed: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
-        .with_no_client_auth();
+        .with_client_cert_resolver(client.clone());
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Ok((config, verifier))
+    Ok((config, verifier, client))
 }
 
-/// Classify a failed handshake with a short message.
-fn tls_failure(e: &io::Error) -> Failure {
-    let tls = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
-    let message = match tls {
-        Some(rustls::Error::InvalidCertificate(c)) => certificate_message(c),
-        Some(rustls::Error::AlertReceived(alert)) => {
-            format!("server rejected the TLS handshake: {alert:?}")
+/// Classify a failed handshake with a sentence.
+fn tls_failure(e: &io::Error, explain: &Explainer) -> Failure {
+    if let Some(f) = explain.tls_error(e) {
+        return f;
+    }
+    let message = match e.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection during the TLS handshake".to_string()
         }
-        Some(rustls::Error::NoApplicationProtocol) => {
-            "server does not speak http/1.1 (ALPN)".to_string()
+        io::ErrorKind::ConnectionReset => {
+            "the server reset the connection during the TLS handshake".to_string()
         }
-        Some(other) => short(&format!("TLS handshake failed: {other}")),
-        None => match e.kind() {
-            io::ErrorKind::UnexpectedEof => "connection closed during TLS handshake".to_string(),
-            io::ErrorKind::ConnectionReset => "connection reset during TLS handshake".to_string(),
-            _ => format!("TLS handshake failed: {}", io_message(e)),
-        },
+        _ => format!("the TLS handshake failed: {}", io_message(e)),
     };
     Failure::new(Cause::Tls, message)
-}
-
-fn certificate_message(c: &CertificateError) -> String {
-    use CertificateError as C;
-    match c {
-        C::UnknownIssuer => "certificate not trusted: UnknownIssuer".to_string(),
-        C::Expired | C::ExpiredContext { .. } => "certificate expired".to_string(),
-        C::NotValidYet | C::NotValidYetContext { .. } => "certificate not valid yet".to_string(),
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
-            "certificate not valid for this host name".to_string()
-        }
-        C::Revoked => "certificate revoked".to_string(),
-        C::BadSignature => "certificate has a bad signature".to_string(),
-        other => short(&format!("invalid certificate: {other}")),
-    }
 }
 
 fn connect_message(e: &io::Error) -> String {

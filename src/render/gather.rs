@@ -207,6 +207,10 @@ fn latest_result(r: &ProbeResult) -> LatestResult {
         latency_ms: millis(r.latency),
         phases: phases(r),
         cert_expires_at: r.cert_expires_at,
+        body_bytes: r.body_bytes,
+        body_decoded_bytes: r.body_decoded_bytes,
+        http_version: r.http_version,
+        ip: r.ip,
     }
 }
 

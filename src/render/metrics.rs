@@ -51,6 +51,14 @@ fn is_http(p: &ProbeView) -> bool {
     matches!(p.kind, "http" | "metrics")
 }
 
+/// A value of an HTTP probe's latest result, when it has one.
+fn http_number(p: &ProbeView, l: &LatestResult, v: Option<f64>) -> Vec<Sample> {
+    match v {
+        Some(v) if is_http(p) => vec![at(l, v)],
+        _ => Vec::new(),
+    }
+}
+
 /// blackbox_exporter's names and help texts, then outpost's own.
 ///
 /// `probe_success` is 1 for `up` and `degraded` results (the target answered
@@ -115,6 +123,30 @@ const FAMILIES: &[Family] = &[
             } else {
                 Vec::new()
             }
+        },
+    },
+    Family {
+        name: "probe_http_content_length",
+        help: "Length of http content response",
+        samples: |p, l| http_number(p, l, l.body_bytes.map(|b| b as f64)),
+    },
+    Family {
+        name: "probe_http_uncompressed_body_length",
+        help: "Length of uncompressed response body",
+        samples: |p, l| http_number(p, l, l.body_decoded_bytes.map(|b| b as f64)),
+    },
+    Family {
+        name: "probe_http_version",
+        help: "Returns the version of HTTP of the probe response",
+        samples: |p, l| http_number(p, l, l.http_version.map(|v| v.number())),
+    },
+    Family {
+        name: "probe_ip_protocol",
+        help: "Specifies whether probe ip protocol is IP4 or IP6",
+        samples: |_, l| {
+            l.ip.map(|ip| at(l, if ip.is_ipv4() { 4.0 } else { 6.0 }))
+                .into_iter()
+                .collect()
         },
     },
     Family {

@@ -124,6 +124,10 @@ pub struct LatestResult {
     pub latency_ms: f64,
     pub phases: PhasesMs,
     pub cert_expires_at: Option<DateTime<Utc>>,
+    pub body_bytes: Option<u64>,
+    pub body_decoded_bytes: Option<u64>,
+    pub http_version: Option<crate::model::HttpVersion>,
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// Phases in milliseconds (None: the phase did not happen).

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::RunReport;
 use crate::alert::outbox::DeliveryReport;
-use crate::model::{Cause, Outcome, Phases, State, millis};
+use crate::model::{Cause, HttpVersion, Outcome, Phases, State, millis};
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -54,6 +54,12 @@ struct Row<'a> {
     latency_ms: f64,
     phases: Phases,
     cert_expires_at: Option<String>,
+    /// Bytes of the final body as received, and after decompression.
+    body_bytes: Option<u64>,
+    body_decoded_bytes: Option<u64>,
+    http_version: Option<HttpVersion>,
+    /// The address reached (the proxy's, through a proxy).
+    ip: Option<String>,
 }
 
 /// Render the run as one JSON document and a newline.
@@ -78,6 +84,10 @@ pub fn render(report: &RunReport) -> String {
                 cert_expires_at: r
                     .cert_expires_at
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                body_bytes: r.body_bytes,
+                body_decoded_bytes: r.body_decoded_bytes,
+                http_version: r.http_version,
+                ip: r.ip.map(|ip| ip.to_string()),
             })
             .collect(),
         changes: report

@@ -11,7 +11,10 @@
 //! extension), latency in µs, then each present field in that order. Phases
 //! are a presence mask byte and one µs varint per phase present; the
 //! certificate's expiry is in seconds, as a zigzag difference from the
-//! previous result's (the same certificate costs one byte).
+//! previous result's (the same certificate costs one byte). The extension
+//! byte carries what an HTTP exchange adds (body sizes, HTTP version, the
+//! address reached), each "the same as the previous result" in one bit, so a
+//! probe whose answer does not change pays one byte for all of it.
 //!
 //! The encoding is canonical: the same set of results always gives the same
 //! bytes, so a merge can skip a block the target already holds byte for byte.
@@ -21,7 +24,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use integer_encoding::VarInt;
 
-use crate::model::{Cause, Outcome, Phases, ProbeId, ProbeResult, ResultId};
+use std::net::IpAddr;
+
+use crate::model::{Cause, HttpVersion, Outcome, Phases, ProbeId, ProbeResult, ResultId};
 
 /// Milliseconds a block spans: one UTC hour.
 pub const BLOCK_MS: i64 = 3_600_000;
@@ -33,8 +38,30 @@ const MESSAGE: u8 = 1 << 3;
 const STATUS: u8 = 1 << 4;
 const CERT: u8 = 1 << 5;
 const PHASES: u8 = 1 << 6;
-/// Reserved for fields a later version adds; this one refuses blocks using it.
+/// An extension byte follows (see [`Ext`]).
 const EXTENSION: u8 = 1 << 7;
+
+/// Bits of the extension byte.
+struct Ext;
+
+impl Ext {
+    const BODY: u8 = 1;
+    const BODY_SAME: u8 = 1 << 1;
+    const DECODED: u8 = 1 << 2;
+    const DECODED_SAME: u8 = 1 << 3;
+    /// Bits 4–5: 0 none, 1 HTTP/1.0, 2 HTTP/1.1, 3 HTTP/2.
+    const VERSION_SHIFT: u8 = 4;
+    const IP: u8 = 1 << 6;
+    const IP_SAME: u8 = 1 << 7;
+}
+
+/// What the previous result of the block had, for "the same" bits.
+#[derive(Default)]
+struct Previous {
+    cert: i64,
+    body: Option<u64>,
+    ip: Option<IpAddr>,
+}
 
 /// A block that does not decode: written by a newer Outpost, or damaged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,7 +130,7 @@ pub fn encode(hour: i64, results: &[&ProbeResult]) -> Vec<u8> {
     out.push(VERSION);
     put(&mut out, results.len() as u64);
     let mut previous_ms = hour.saturating_mul(BLOCK_MS);
-    let mut previous_cert = 0i64;
+    let mut previous = Previous::default();
     for r in results {
         let at = r.started_at.timestamp_millis();
         // In order, so never negative; clamped rather than trusted.
@@ -128,6 +155,13 @@ pub fn encode(hour: i64, results: &[&ProbeResult]) -> Vec<u8> {
             (r.status.is_some(), STATUS),
             (r.cert_expires_at.is_some(), CERT),
             (phases.iter().any(Option::is_some), PHASES),
+            (
+                r.body_bytes.is_some()
+                    || r.body_decoded_bytes.is_some()
+                    || r.http_version.is_some()
+                    || r.ip.is_some(),
+                EXTENSION,
+            ),
         ] {
             if present {
                 flags |= bit;
@@ -147,8 +181,8 @@ pub fn encode(hour: i64, results: &[&ProbeResult]) -> Vec<u8> {
         }
         if let Some(t) = r.cert_expires_at {
             let secs = t.timestamp();
-            put(&mut out, zigzag(secs.wrapping_sub(previous_cert)));
-            previous_cert = secs;
+            put(&mut out, zigzag(secs.wrapping_sub(previous.cert)));
+            previous.cert = secs;
         }
         if flags & PHASES != 0 {
             let mask = phases
@@ -161,8 +195,60 @@ pub fn encode(hour: i64, results: &[&ProbeResult]) -> Vec<u8> {
                 put(&mut out, micros(d));
             }
         }
+        if flags & EXTENSION != 0 {
+            encode_ext(&mut out, r, &mut previous);
+        }
     }
     out
+}
+
+fn encode_ext(out: &mut Vec<u8>, r: &ProbeResult, previous: &mut Previous) {
+    let mut ext = 0u8;
+    let mut values = Vec::new();
+    if let Some(b) = r.body_bytes {
+        ext |= Ext::BODY;
+        if previous.body == Some(b) {
+            ext |= Ext::BODY_SAME;
+        } else {
+            put(&mut values, b);
+        }
+    }
+    previous.body = r.body_bytes;
+    if let Some(d) = r.body_decoded_bytes {
+        ext |= Ext::DECODED;
+        if r.body_bytes == Some(d) {
+            ext |= Ext::DECODED_SAME;
+        } else {
+            put(&mut values, d);
+        }
+    }
+    let version: u8 = match r.http_version {
+        None => 0,
+        Some(HttpVersion::Http10) => 1,
+        Some(HttpVersion::Http11) => 2,
+        Some(HttpVersion::Http2) => 3,
+    };
+    ext |= version << Ext::VERSION_SHIFT;
+    if let Some(ip) = r.ip {
+        ext |= Ext::IP;
+        if previous.ip == Some(ip) {
+            ext |= Ext::IP_SAME;
+        } else {
+            match ip {
+                IpAddr::V4(v4) => {
+                    values.push(4);
+                    values.extend_from_slice(&v4.octets());
+                }
+                IpAddr::V6(v6) => {
+                    values.push(6);
+                    values.extend_from_slice(&v6.octets());
+                }
+            }
+        }
+    }
+    previous.ip = r.ip;
+    out.push(ext);
+    out.extend_from_slice(&values);
 }
 
 /// Reads a block front to back.
@@ -222,7 +308,7 @@ pub fn decode(
     }
     let mut out = Vec::with_capacity(n as usize);
     let mut previous_ms = hour.saturating_mul(BLOCK_MS);
-    let mut previous_cert = 0i64;
+    let mut previous = Previous::default();
     let us = |v: u64| Duration::from_micros(v);
     for _ in 0..n {
         let delta = i64::try_from(r.varint()?).map_err(|_| BlockError("bad start"))?;
@@ -235,11 +321,6 @@ pub fn decode(
             .try_into()
             .map_err(|_| BlockError("truncated id"))?;
         let flags = r.byte()?;
-        if flags & EXTENSION != 0 {
-            return Err(BlockError(
-                "uses fields this version does not know (written by a newer Outpost?)",
-            ));
-        }
         let outcome = match flags & 0b11 {
             0 => Outcome::Up,
             1 => Outcome::Degraded,
@@ -268,8 +349,8 @@ pub fn decode(
             None
         };
         let cert_expires_at = if flags & CERT != 0 {
-            let secs = previous_cert.wrapping_add(unzigzag(r.varint()?));
-            previous_cert = secs;
+            let secs = previous.cert.wrapping_add(unzigzag(r.varint()?));
+            previous.cert = secs;
             Some(
                 DateTime::<Utc>::from_timestamp(secs, 0)
                     .ok_or(BlockError("bad certificate time"))?,
@@ -287,6 +368,13 @@ pub fn decode(
             }
         }
         let [dns, connect, tls, ttfb, transfer] = phases;
+        let ext = if flags & EXTENSION != 0 {
+            decode_ext(&mut r, &mut previous)?
+        } else {
+            previous.body = None;
+            previous.ip = None;
+            Extension::default()
+        };
         out.push(ProbeResult {
             probe: probe.clone(),
             id: ResultId(u32::from_le_bytes(id_bytes)),
@@ -305,11 +393,81 @@ pub fn decode(
                 transfer,
             },
             cert_expires_at,
+            body_bytes: ext.body_bytes,
+            body_decoded_bytes: ext.body_decoded_bytes,
+            http_version: ext.http_version,
+            ip: ext.ip,
         });
     }
     if r.at != data.len() {
         return Err(BlockError("trailing bytes"));
     }
+    Ok(out)
+}
+
+/// The extension fields of one result.
+#[derive(Default)]
+struct Extension {
+    body_bytes: Option<u64>,
+    body_decoded_bytes: Option<u64>,
+    http_version: Option<HttpVersion>,
+    ip: Option<IpAddr>,
+}
+
+fn decode_ext(r: &mut Reader<'_>, previous: &mut Previous) -> Result<Extension, BlockError> {
+    let ext = r.byte()?;
+    let mut out = Extension::default();
+    if ext & Ext::BODY != 0 {
+        out.body_bytes = Some(if ext & Ext::BODY_SAME != 0 {
+            previous.body.ok_or(BlockError("no previous body size"))?
+        } else {
+            r.varint()?
+        });
+    } else if ext & Ext::BODY_SAME != 0 {
+        return Err(BlockError("bad extension"));
+    }
+    previous.body = out.body_bytes;
+    if ext & Ext::DECODED != 0 {
+        out.body_decoded_bytes = Some(if ext & Ext::DECODED_SAME != 0 {
+            out.body_bytes.ok_or(BlockError("no body size"))?
+        } else {
+            r.varint()?
+        });
+    } else if ext & Ext::DECODED_SAME != 0 {
+        return Err(BlockError("bad extension"));
+    }
+    out.http_version = match (ext >> Ext::VERSION_SHIFT) & 0b11 {
+        0 => None,
+        1 => Some(HttpVersion::Http10),
+        2 => Some(HttpVersion::Http11),
+        _ => Some(HttpVersion::Http2),
+    };
+    if ext & Ext::IP != 0 {
+        out.ip = Some(if ext & Ext::IP_SAME != 0 {
+            previous.ip.ok_or(BlockError("no previous address"))?
+        } else {
+            match r.byte()? {
+                4 => {
+                    let b: [u8; 4] = r
+                        .bytes(4)?
+                        .try_into()
+                        .map_err(|_| BlockError("truncated"))?;
+                    IpAddr::from(b)
+                }
+                6 => {
+                    let b: [u8; 16] = r
+                        .bytes(16)?
+                        .try_into()
+                        .map_err(|_| BlockError("truncated"))?;
+                    IpAddr::from(b)
+                }
+                _ => return Err(BlockError("bad address family")),
+            }
+        });
+    } else if ext & Ext::IP_SAME != 0 {
+        return Err(BlockError("bad extension"));
+    }
+    previous.ip = out.ip;
     Ok(out)
 }
 
@@ -355,6 +513,10 @@ mod tests {
                 transfer: Some(Duration::from_micros(300)),
             },
             cert_expires_at: None,
+            body_bytes: None,
+            body_decoded_bytes: None,
+            http_version: None,
+            ip: None,
         }
     }
 
@@ -377,10 +539,23 @@ mod tests {
         degraded.outcome = Outcome::Degraded;
         degraded.cert_expires_at = DateTime::from_timestamp(1_700_000_000, 0);
         degraded.status = None;
-        let rs = vec![result(start(), 1), down, degraded];
+        let mut h2 = result(start() + 180_000, 8);
+        h2.body_bytes = Some(1234);
+        h2.body_decoded_bytes = Some(5678);
+        h2.http_version = Some(HttpVersion::Http2);
+        h2.ip = Some("2001:db8::1".parse().expect("ip"));
+        let mut same = result(start() + 240_000, 9);
+        same.body_bytes = Some(1234);
+        same.body_decoded_bytes = Some(1234);
+        same.http_version = Some(HttpVersion::Http11);
+        same.ip = h2.ip;
+        let mut v4 = result(start() + 300_000, 10);
+        v4.ip = Some("192.0.2.7".parse().expect("ip"));
+        v4.http_version = Some(HttpVersion::Http10);
+        let rs = vec![result(start(), 1), down, degraded, h2, same, v4];
         let refs: Vec<&ProbeResult> = rs.iter().collect();
         let data = encode(HOUR, &refs);
-        assert_eq!(count(&data), Ok(3));
+        assert_eq!(count(&data), Ok(6));
         let back = decode(&data, &ProbeId("api".into()), "eu", HOUR).expect("decodes");
         assert_eq!(back, rs);
     }
@@ -391,6 +566,29 @@ mod tests {
         let refs: Vec<&ProbeResult> = rs.iter().collect();
         let data = encode(HOUR, &refs);
         assert!(data.len() <= 60 * 24, "{} bytes", data.len());
+    }
+
+    #[test]
+    fn an_unchanging_answer_costs_one_byte_of_extension() {
+        let plain: Vec<ProbeResult> = (0..60).map(|m| result(start() + m * 60_000, 99)).collect();
+        let rich: Vec<ProbeResult> = plain
+            .iter()
+            .map(|r| ProbeResult {
+                body_bytes: Some(2_345),
+                body_decoded_bytes: Some(2_345),
+                http_version: Some(HttpVersion::Http2),
+                ip: Some("203.0.113.9".parse().expect("ip")),
+                ..r.clone()
+            })
+            .collect();
+        let size = |rs: &[ProbeResult]| encode(HOUR, &rs.iter().collect::<Vec<_>>()).len();
+        // The first result carries the values; every other one a byte.
+        assert!(
+            size(&rich) - size(&plain) <= 60 + 2 + 5,
+            "{} vs {}",
+            size(&rich),
+            size(&plain)
+        );
     }
 
     #[test]

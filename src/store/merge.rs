@@ -323,6 +323,10 @@ mod tests {
             latency: Duration::from_millis(40),
             phases: Phases::default(),
             cert_expires_at: None,
+            body_bytes: None,
+            body_decoded_bytes: None,
+            http_version: None,
+            ip: None,
         }
     }
 

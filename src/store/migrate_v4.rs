@@ -179,6 +179,10 @@ fn convert(path: &Path, row: OldRow) -> Result<ProbeResult, StoreError> {
                     .map_err(|_| bad("results.cert_expires_at", t))
             })
             .transpose()?,
+        body_bytes: None,
+        body_decoded_bytes: None,
+        http_version: None,
+        ip: None,
     })
 }
 

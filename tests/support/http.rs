@@ -68,6 +68,65 @@ where
     rx.recv().expect("server address")
 }
 
+/// Start a plain-http server that speaks HTTP/2 only (prior knowledge, h2c).
+pub fn serve_h2c<F, Fut>(handler: F) -> SocketAddr
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    serve_raw(move |stream| {
+        let handler = handler.clone();
+        async move {
+            let svc = service_fn(move |req| {
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(handler(req).await) }
+            });
+            let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        }
+    })
+}
+
+/// Start a server on `[::1]` (IPv6 loopback); `None` when the machine has none.
+pub fn serve_v6<F, Fut>(handler: F) -> Option<SocketAddr>
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    let std_listener = std::net::TcpListener::bind("[::1]:0").ok()?;
+    std_listener.set_nonblocking(true).ok()?;
+    let addr = std_listener.local_addr().ok()?;
+    let handler = Arc::new(handler);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = TcpListener::from_std(std_listener).expect("listener");
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let handler = handler.clone();
+                        async move { Ok::<_, Infallible>(handler(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    Some(addr)
+}
+
 /// Start a raw TCP server: `handler` gets each accepted connection.
 pub fn serve_raw<F, Fut>(handler: F) -> SocketAddr
 where

@@ -5,6 +5,7 @@
 pub mod dns;
 pub mod github;
 pub mod http;
+pub mod proxy;
 pub mod smtp;
 pub mod tls;
 

@@ -121,15 +121,154 @@ pub fn self_signed(names: &[&str]) -> Identity {
 pub const LOCAL: &[&str] = &["127.0.0.1", "localhost"];
 
 fn acceptor(identity: Identity) -> TlsAcceptor {
+    acceptor_with(identity, &[b"http/1.1"], None)
+}
+
+/// A TLS acceptor offering `alpn` (empty: no ALPN at all) and, with
+/// `client_ca`, requiring a client certificate that CA issued.
+fn acceptor_with(identity: Identity, alpn: &[&[u8]], client_ca: Option<&Ca>) -> TlsAcceptor {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
+        .expect("protocol versions");
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca.issuer.der().clone()).expect("client CA root");
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
         .with_single_cert(identity.chain, identity.key)
         .expect("server certificate");
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     TlsAcceptor::from(Arc::new(config))
+}
+
+/// Test client keys, made with openssl: one RSA key in PKCS#1 and PKCS#8, one
+/// P-256 key in SEC1 and PKCS#8.
+pub const RSA_PKCS1: &str = include_str!("keys/rsa-pkcs1.pem");
+pub const RSA_PKCS8: &str = include_str!("keys/rsa-pkcs8.pem");
+pub const EC_SEC1: &str = include_str!("keys/ec-sec1.pem");
+pub const EC_PKCS8: &str = include_str!("keys/ec-pkcs8.pem");
+
+impl Ca {
+    /// A client certificate (PEM) for the key in `key_pkcs8_pem`, signed by this CA.
+    pub fn client_cert(&self, key_pkcs8_pem: &str) -> String {
+        let key = KeyPair::from_pem(key_pkcs8_pem).expect("client key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "outpost probe");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        validity(&mut params, -1, 365);
+        params
+            .signed_by(&key, &self.issuer)
+            .expect("sign client cert")
+            .pem()
+    }
+}
+
+/// A self-signed certificate made the way `openssl req -x509 -newkey rsa:2048
+/// -subj /CN=localhost -addext subjectAltName=DNS:localhost` makes one: it is
+/// its own issuer and marked `CA:TRUE`. Returns the server identity and the
+/// certificate's PEM (what a user puts in `ca_file`).
+pub fn openssl_style_self_signed(names: &[&str]) -> (Identity, String) {
+    let (mut params, key) = leaf_params(names, 365);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.use_authority_key_identifier_extension = true;
+    let cert = params.self_signed(&key).expect("self-sign");
+    let pem = cert.pem();
+    (
+        Identity {
+            chain: vec![cert.der().clone()],
+            key: private_key(&key),
+        },
+        pem,
+    )
+}
+
+/// Start a TLS server with the given ALPN list and client-certificate CA;
+/// `handler` gets each connection after a successful handshake.
+pub fn serve_tls_with<F, Fut>(
+    identity: Identity,
+    alpn: &[&[u8]],
+    client_ca: Option<&Ca>,
+    handler: F,
+) -> SocketAddr
+where
+    F: Fn(TlsStream<TcpStream>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let acceptor = acceptor_with(identity, alpn, client_ca);
+    let handler = Arc::new(handler);
+    super::http::serve_raw(move |stream| {
+        let acceptor = acceptor.clone();
+        let handler = handler.clone();
+        async move {
+            if let Ok(tls) = acceptor.accept(stream).await {
+                handler(tls).await;
+            }
+        }
+    })
+}
+
+/// An HTTPS server that speaks HTTP/2 only: ALPN `h2` and nothing else.
+pub fn serve_h2<F, Fut>(identity: Identity, handler: F) -> SocketAddr
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    serve_tls_with(identity, &[b"h2"], None, move |tls| {
+        let handler = handler.clone();
+        async move {
+            let svc = service_fn(move |req| {
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(handler(req).await) }
+            });
+            let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        }
+    })
+}
+
+/// An HTTPS (HTTP/1.1) server with the given ALPN list and, with `client_ca`,
+/// mutual TLS: clients without a certificate from that CA are refused.
+pub fn serve_https_with<F, Fut>(
+    identity: Identity,
+    alpn: &[&[u8]],
+    client_ca: Option<&Ca>,
+    handler: F,
+) -> SocketAddr
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    serve_tls_with(identity, alpn, client_ca, move |tls| {
+        let handler = handler.clone();
+        async move {
+            let svc = service_fn(move |req| {
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(handler(req).await) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        }
+    })
 }
 
 /// Start a raw TLS server on 127.0.0.1 presenting `identity`: `handler` gets

@@ -212,6 +212,8 @@ pub struct LatestView {
     pub latency: String,
     pub phases: Vec<Named>,
     pub cert: Option<CertView>,
+    /// "HTTP/2", "HTTP/1.1": which version answered.
+    pub http_version: Option<String>,
 }
 
 /// A label and a value.
@@ -510,6 +512,7 @@ impl<'a> Views<'a> {
             latency: format::latency(Some(l.latency_ms)),
             phases,
             cert,
+            http_version: l.http_version.map(|v| format!("HTTP/{v}")),
         }
     }
 
