@@ -146,3 +146,86 @@ fn demo_renders_a_complete_site_and_can_run_again() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
     assert_eq!(std::fs::read(&db).expect("read kept.db"), before);
 }
+
+/// `demo --probes N --days D --every E --locations L --db FILE`: a store at
+/// real size through the real code, with its config beside it, readable by
+/// `report` and `render` like any store; no page unless `--out` is given.
+#[test]
+fn the_simulation_writes_a_store_at_size_and_its_config() {
+    let ws = Workspace::new();
+    let db = ws.path().join("sim.db");
+    let out = outpost()
+        .current_dir(ws.path())
+        .args(["demo", "--probes", "3", "--days", "4", "--every", "10m"])
+        .args(["--locations", "2", "--db"])
+        .arg(&db)
+        .output()
+        .expect("run demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // 4 days of 144 rounds, 3 probes, 2 locations.
+    assert!(
+        stdout.contains("3 probes x 2 locations x 4 days every 10m: 3456 results"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" bytes ("), "the size is printed: {stdout}");
+    assert!(!ws.path().join("public").exists(), "no page without --out");
+    let cfg = ws.path().join("sim.db.toml");
+    assert!(read(&cfg).contains("id = \"p3\""));
+
+    // Raw results: the last day only (retention_days defaults to 1), from both
+    // locations; rollups: every day.
+    let store = outpost::store::Store::open_read_only(&db).expect("a store");
+    let raw = store.count_results().expect("count");
+    assert!((852..=900).contains(&raw), "{raw} raw results");
+    let recent = store
+        .results_for(&outpost::model::ProbeId("p1".into()), 500)
+        .expect("p1");
+    let mut locations: Vec<&str> = recent.iter().map(|r| r.location.as_str()).collect();
+    locations.sort();
+    locations.dedup();
+    assert_eq!(locations, ["sim-1", "sim-2"]);
+    drop(store);
+
+    let report = outpost()
+        .args(["report", "--format", "json", "--days", "10", "-c"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .expect("report");
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    let total: u64 = doc["probes"]
+        .as_array()
+        .expect("probes")
+        .iter()
+        .map(|p| p["results"].as_u64().expect("results"))
+        .sum();
+    assert_eq!(total, 3456, "every simulated result is in the rollups");
+
+    let site = ws.path().join("site");
+    let render = outpost()
+        .args(["render", "-c"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(&db)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .expect("render");
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+    assert!(site.join("probe/p3.html").is_file());
+}
