@@ -101,6 +101,33 @@ impl Store {
         }
     }
 
+    /// Run `f` and count the SQLite virtual-machine instructions it executed
+    /// on this store: a measure of work that, unlike time, does not depend on
+    /// the machine (tests use it to show a write reads no history).
+    pub fn instructions_during<T>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> T,
+    ) -> Result<(T, u64), StoreError> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let count = Arc::new(AtomicU64::new(0));
+        let counter = count.clone();
+        self.conn
+            .progress_handler(
+                1,
+                Some(move || {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    false
+                }),
+            )
+            .map_err(StoreError::sqlite(&self.path, "counting instructions"))?;
+        let out = f(self);
+        self.conn
+            .progress_handler(0, None::<fn() -> bool>)
+            .map_err(StoreError::sqlite(&self.path, "counting instructions"))?;
+        Ok((out, count.load(Ordering::Relaxed)))
+    }
+
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path
