@@ -14,9 +14,9 @@ use serde_json::json;
 use url::Url;
 
 use super::http_post::{self, USER_AGENT_VALUE};
-use super::notification::EventKind;
 use super::{Delivery, DeliveryError, Notification, Receipt, message};
 use crate::config::ChannelConfig;
+use crate::model::EventKind;
 
 const DEFAULT_BASE_URL: &str = "https://api.github.com";
 const DEFAULT_LABEL: &str = "outpost";

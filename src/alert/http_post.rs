@@ -8,8 +8,8 @@
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use url::Url;
 
-use super::notification::{EventKind, Notification};
 use super::{Delivery, DeliveryError, Receipt, message};
+use crate::model::{EventKind, Notification};
 
 /// `User-Agent` of every alert request.
 pub const USER_AGENT_VALUE: &str = concat!("outpost/", env!("CARGO_PKG_VERSION"));

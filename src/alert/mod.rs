@@ -9,7 +9,6 @@ pub mod email;
 pub mod github;
 pub mod http_post;
 pub mod message;
-pub mod notification;
 pub mod ntfy;
 pub mod outbox;
 pub mod pagerduty;
@@ -20,7 +19,8 @@ pub mod webhook;
 
 use std::time::Duration;
 
-pub use notification::{EventKind, Notification};
+// The vocabulary lives in the model, below the store that queues it.
+pub use crate::model::{EventKind, Notification};
 
 use crate::config::{ChannelConfig, ChannelKind};
 

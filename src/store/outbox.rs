@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::writer::{Writer, from_ms, ms};
 use super::{Store, StoreError};
-use crate::alert::{EventKind, Notification};
+use crate::model::{EventKind, Notification};
 
 /// A queued notification.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,5 +167,5 @@ pub struct OutboxCounts {
 
 /// Whether an event is about a failure (reminders and recoveries follow one).
 pub fn opens(event: EventKind) -> bool {
-    matches!(event, EventKind::Down | EventKind::Degraded)
+    event.opens()
 }
