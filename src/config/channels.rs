@@ -118,7 +118,12 @@ pub(super) fn resolve_channels(
             kind,
             url: c.url.map(Spanned::into_inner),
             on: c.on.unwrap_or_else(|| vec![Event::Down, Event::Recovered]),
-            remind_every: c.remind_every.map(|d| d.0),
+            remind_every: c.remind_every.and_then(|d| {
+                super::duration::REMIND_EVERY
+                    .check("remind_every", d.value)
+                    .map_err(|m| p.at(d.span.clone(), m, None))
+                    .ok()
+            }),
             secret: c.secret,
             token: c.token,
             base_url,

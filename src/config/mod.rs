@@ -13,7 +13,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-pub use duration::parse as parse_duration;
+pub use duration::parse_flag as parse_duration;
 pub use plan::*;
 pub use text::Text;
 

@@ -12,6 +12,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::Problems;
+use super::duration::{self, Dur};
 use super::plan::*;
 use super::schema::{self, ExpectSection, KindName, ProbeSection, Tunables};
 use super::text::Text;
@@ -140,7 +141,41 @@ fn check_tunables(t: &Tunables, p: &mut Problems<'_>) {
         ],
         p,
     );
+    check_retention(t.retention_days.as_ref(), p);
     check_slo(t.slo.as_ref(), p);
+    check_durations([&t.timeout, &t.interval, &t.degraded_after], p);
+}
+
+/// Each duration key within its documented range (duration.rs), located.
+fn check_durations([timeout, interval, degraded_after]: [&Option<Dur>; 3], p: &mut Problems<'_>) {
+    let keys = [
+        ("timeout", timeout, duration::TIMEOUT),
+        ("interval", interval, duration::INTERVAL),
+        ("degraded_after", degraded_after, duration::DEGRADED_AFTER),
+    ];
+    for (key, value, bounds) in keys {
+        if let Some(d) = value
+            && let Err(message) = bounds.check(key, d.value)
+        {
+            p.at(d.span.clone(), message, None);
+        }
+    }
+}
+
+/// The longest retention: ten years of raw results (and of `now - retention`
+/// arithmetic that cannot leave chrono's range).
+const MAX_RETENTION_DAYS: u32 = 3650;
+
+fn check_retention(days: Option<&Spanned<u32>>, p: &mut Problems<'_>) {
+    if let Some(d) = days
+        && *d.get_ref() > MAX_RETENTION_DAYS
+    {
+        p.at(
+            d.span(),
+            format!("retention_days must be between 1 and {MAX_RETENTION_DAYS}"),
+            None,
+        );
+    }
 }
 
 fn check_counts(values: [&Option<Spanned<u32>>; 4], p: &mut Problems<'_>) {
@@ -203,7 +238,9 @@ fn resolve_probe(
         ],
         p,
     );
+    check_retention(s.retention_days.as_ref(), p);
     check_slo(s.slo.as_ref(), p);
+    check_durations([&s.timeout, &s.interval, &s.degraded_after], p);
 
     let name = s.name.as_ref().map(|n| n.get_ref().value().to_string());
     let id = match (&s.id, &name) {
@@ -373,16 +410,19 @@ fn resolve_probe(
         None => channel_names.iter().cloned().collect(),
     };
 
-    let timeout = s
-        .timeout
-        .or(d.timeout)
-        .map(|d| d.0)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    let degraded_after = s
-        .degraded_after
-        .or(d.degraded_after)
-        .map(|d| d.0)
-        .or(Some(DEFAULT_DEGRADED_AFTER));
+    let pick = |own: &Option<Dur>, def: &Option<Dur>, fallback: Duration| {
+        own.as_ref()
+            .or(def.as_ref())
+            .map(|d| d.value)
+            .unwrap_or(fallback)
+    };
+    let timeout = pick(&s.timeout, &d.timeout, DEFAULT_TIMEOUT);
+    let degraded_after = Some(pick(
+        &s.degraded_after,
+        &d.degraded_after,
+        DEFAULT_DEGRADED_AFTER,
+    ));
+    let interval = pick(&s.interval, &d.interval, DEFAULT_INTERVAL);
     let num = |own: &Option<Spanned<u32>>, def: &Option<Spanned<u32>>, fallback: u32| {
         own.as_ref()
             .or(def.as_ref())
@@ -400,11 +440,7 @@ fn resolve_probe(
         group: s.group.map(|g| g.value().to_string()),
         kind,
         timeout,
-        interval: s
-            .interval
-            .or(d.interval)
-            .map(|d| d.0)
-            .unwrap_or(DEFAULT_INTERVAL),
+        interval,
         degraded_after,
         failure_threshold: num(&s.failure_threshold, &d.failure_threshold, 2),
         success_threshold: num(&s.success_threshold, &d.success_threshold, 1),

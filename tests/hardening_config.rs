@@ -1,0 +1,102 @@
+//! Issue 9: what `check` passes, `run` runs. Every duration has a documented
+//! range enforced at load (item 5); files Outpost reads are regular files under
+//! a size limit (item 6); `check` runs the validation delivery and probes run
+//! (item 8). Each refusal is a config error located in probes.toml.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::{Workspace, outpost};
+
+/// `outpost check -c CONFIG`: exit code and stderr.
+fn check_at(config: &Path) -> (i32, String) {
+    let out = outpost()
+        .arg("check")
+        .arg("-c")
+        .arg(config)
+        // A guard, not a measurement: a read that never ends fails the test
+        // instead of hanging it.
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("run outpost check");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn check(ws: &Workspace, toml: &str) -> (i32, String) {
+    check_at(&ws.config(toml))
+}
+
+const PROBE: &str = "[[probe]]\nid = \"api\"\nurl = \"http://127.0.0.1:9/\"\n";
+
+#[test]
+fn every_duration_out_of_its_range_is_a_located_error() {
+    // (extra line in the probe, line:col of the value, words of the message)
+    let cases: &[(&str, &str, &str)] = &[
+        ("interval = \"300000y\"", ":4:12:", "interval"),
+        ("interval = \"500ms\"", ":4:12:", "interval"),
+        ("timeout = \"1h\"", ":4:11:", "timeout"),
+        ("degraded_after = \"11m\"", ":4:18:", "degraded_after"),
+        ("timeout = \"18446744073709551615s\"", ":4:11:", ""),
+        ("retention_days = 4000000000", ":4:18:", "retention_days"),
+    ];
+    for (line, at, key) in cases {
+        let ws = Workspace::new();
+        let (code, stderr) = check(&ws, &format!("{PROBE}{line}\n"));
+        assert_eq!(code, 2, "{line}: {stderr}");
+        assert!(stderr.contains(at), "{line}: not located at {at}: {stderr}");
+        assert!(stderr.contains(key), "{line}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{line}: {stderr}");
+    }
+    // The same ranges in [defaults] and for a channel's reminders.
+    let ws = Workspace::new();
+    let (code, stderr) = check(&ws, &format!("[defaults]\ninterval = \"9000d\"\n{PROBE}"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(":2:12:"), "{stderr}");
+    let (code, stderr) = check(
+        &ws,
+        &format!(
+            "{PROBE}[[channel]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nremind_every = \"10s\"\n"
+        ),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(":8:16:") && stderr.contains("remind_every"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_documented_bounds_themselves_are_accepted() {
+    let ws = Workspace::new();
+    let (code, stderr) = check(
+        &ws,
+        &format!(
+            "{PROBE}interval = \"7d\"\ntimeout = \"10m\"\ndegraded_after = \"1ms\"\nretention_days = 3650\n\
+             [[channel]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nremind_every = \"7d\"\n"
+        ),
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_flag_duration_out_of_range_is_a_usage_error() {
+    let ws = Workspace::new();
+    ws.config(PROBE);
+    for every in ["18446744073709551615s", "300000y", "2d"] {
+        let out = ws
+            .run_cmd()
+            .args(["--repeat", "2", "--every", every])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--every {every}: {stderr}");
+        assert!(stderr.contains("--every"), "{stderr}");
+    }
+    assert!(!ws.db().exists(), "nothing was probed or stored");
+}
