@@ -100,3 +100,98 @@ fn a_flag_duration_out_of_range_is_a_usage_error() {
     }
     assert!(!ws.db().exists(), "nothing was probed or stored");
 }
+
+/// A FIFO at `path`: opening it for reading would wait for a writer forever.
+fn fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+}
+
+#[test]
+fn a_config_that_is_not_a_regular_file_is_refused_at_once() {
+    let ws = Workspace::new();
+    let pipe = ws.path().join("probes.fifo");
+    fifo(&pipe);
+    for config in [Path::new("/dev/zero"), pipe.as_path()] {
+        let (code, stderr) = check_at(config);
+        assert_eq!(code, 2, "{}: {stderr}", config.display());
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+    }
+    let big = ws.path().join("big.toml");
+    let mut text = String::from(PROBE);
+    while text.len() <= 5 << 20 {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&big, text).expect("write");
+    let (code, stderr) = check_at(&big);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("larger than"), "{stderr}");
+}
+
+#[test]
+fn a_ca_file_that_is_not_a_small_regular_file_is_a_located_error() {
+    let ws = Workspace::new();
+    let pipe = ws.path().join("ca.fifo");
+    fifo(&pipe);
+    let big = ws.path().join("big.pem");
+    std::fs::write(&big, vec![b'A'; 2 << 20]).expect("write");
+    for ca in ["/dev/zero", "ca.fifo", "big.pem"] {
+        let (code, stderr) = check(&ws, &format!("{PROBE}ca_file = \"{ca}\"\n"));
+        assert_eq!(code, 2, "probe ca_file {ca}: {stderr}");
+        assert!(stderr.contains(":4:11:"), "probe ca_file {ca}: {stderr}");
+        assert!(
+            stderr.contains("not a regular file") || stderr.contains("larger than"),
+            "{stderr}"
+        );
+        let (code, stderr) = check(
+            &ws,
+            &format!(
+                "{PROBE}[[channel]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"https://127.0.0.1:9/\"\nca_file = \"{ca}\"\n"
+            ),
+        );
+        assert_eq!(code, 2, "channel ca_file {ca}: {stderr}");
+        assert!(stderr.contains(":8:11:"), "channel ca_file {ca}: {stderr}");
+    }
+}
+
+#[test]
+fn an_incident_file_that_is_not_a_regular_file_is_refused() {
+    let ws = Workspace::new();
+    let incidents = ws.path().join("incidents");
+    std::fs::create_dir(&incidents).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/zero", incidents.join("zero.md")).expect("symlink");
+    let (code, stderr) = check(&ws, PROBE);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("zero.md") && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_template_that_is_not_a_regular_file_is_refused() {
+    let ws = Workspace::new();
+    let cfg = ws.config(PROBE);
+    let templates = ws.path().join("templates");
+    std::fs::create_dir(&templates).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/zero", templates.join("style.css")).expect("symlink");
+    let out = outpost()
+        .arg("render")
+        .arg("-c")
+        .arg(&cfg)
+        .arg("--db")
+        .arg(ws.db())
+        .arg("--out")
+        .arg(ws.path().join("public"))
+        .arg("--templates")
+        .arg(&templates)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("render");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+}

@@ -91,7 +91,7 @@ pub(super) fn resolve_channels(
             });
         let ca_pem = c.ca_file.as_ref().and_then(|ca| {
             let path = base_dir.join(ca.get_ref().value());
-            match std::fs::read(&path) {
+            match crate::bounded_read::read(&path, crate::bounded_read::PEM_LIMIT) {
                 Ok(pem) if rustls_pemfile::certs(&mut pem.as_slice()).any(|c| c.is_ok()) => {
                     Some(pem)
                 }

@@ -35,7 +35,7 @@ pub enum ConfigError {
     Read {
         path: String,
         #[source]
-        source: std::io::Error,
+        source: crate::bounded_read::ReadError,
     },
     #[error("{}", render_problems(path, problems))]
     Invalid {
@@ -156,10 +156,12 @@ fn hint_for(message: &str) -> Option<&'static str> {
 
 /// Load and validate the config at `path` with the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let source = crate::bounded_read::read_text(path, crate::bounded_read::CONFIG_LIMIT).map_err(
+        |source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        },
+    )?;
     parse(path, &source, |name| std::env::var(name).ok())
 }
 

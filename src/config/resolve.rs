@@ -17,6 +17,7 @@ use super::plan::*;
 use super::schema::{self, ExpectSection, KindName, ProbeSection, Tunables};
 use super::text::Text;
 use crate::assert::Expect;
+use crate::bounded_read;
 use crate::model::ProbeId;
 use crate::redact::Secrets;
 
@@ -523,7 +524,7 @@ fn resolve_tls_options(s: &ProbeSection, base_dir: &Path, p: &mut Problems<'_>) 
     let mut extra_roots = Vec::new();
     if let Some(ca) = &s.ca_file {
         let path = base_dir.join(ca.get_ref().value());
-        match std::fs::read(&path) {
+        match bounded_read::read(&path, bounded_read::PEM_LIMIT) {
             Ok(pem) => {
                 let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_slice()).collect();
                 match certs {
