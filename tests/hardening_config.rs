@@ -195,3 +195,102 @@ fn a_template_that_is_not_a_regular_file_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not a regular file"), "{stderr}");
 }
+
+/// A channel section after [`PROBE`] (which takes lines 1 to 3).
+fn channel(kind: &str, keys: &str) -> String {
+    format!("{PROBE}[[channel]]\nname = \"c\"\nkind = \"{kind}\"\n{keys}\n")
+}
+
+#[test]
+fn check_refuses_what_delivery_and_probes_would_refuse() {
+    // (config, where the error points, words of the message)
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            channel("webhook", "url = \"file:///etc/passwd\""),
+            ":7:7:",
+            "http",
+        ),
+        (
+            channel("slack", "url = \"ftp://hooks.example/x\""),
+            ":7:7:",
+            "http",
+        ),
+        (
+            channel("teams", "url = \"mailto:ops@example.com\""),
+            ":7:7:",
+            "http",
+        ),
+        (
+            channel("ntfy", "topic = \"t\"\nbase_url = \"mailto:x@example.com\""),
+            ":8:12:",
+            "http",
+        ),
+        (
+            channel("ntfy", "topic = \"t\"\ntoken = \"a\\nb\""),
+            ":4:1:",
+            "token",
+        ),
+        (
+            channel(
+                "github-issue",
+                "repo = \"o/r\"\ntoken = \"tok\\r\\nX-Evil: 1\"",
+            ),
+            ":4:1:",
+            "token",
+        ),
+        (
+            channel("telegram", "token = \"\"\nchat_id = \"1\""),
+            ":4:1:",
+            "token",
+        ),
+        (
+            channel(
+                "email",
+                "to = [\"ops@example.com\"]\nfrom = \"not an address\"\nsmtp_host = \"smtp.example.com\"",
+            ),
+            ":4:1:",
+            "from",
+        ),
+        (
+            channel(
+                "email",
+                "to = [\"ops@example.com\"]\nfrom = \"outpost@example.com\"\nsmtp_host = \"bad host name\"",
+            ),
+            ":4:1:",
+            "smtp_host",
+        ),
+        (
+            format!("{PROBE}user_agent = \"a\\r\\nX-Evil: 1\"\n"),
+            ":4:14:",
+            "user_agent",
+        ),
+        (
+            format!("[defaults]\nuser_agent = \"a\\nb\"\n{PROBE}"),
+            ":2:14:",
+            "user_agent",
+        ),
+        (
+            format!(
+                "[[probe]]\nid = \"d\"\nkind = \"dns\"\ntarget = \"{}.example.com\"\n",
+                "a".repeat(64)
+            ),
+            ":4:10:",
+            "DNS name",
+        ),
+        (
+            "[[probe]]\nid = \"t\"\nkind = \"tls\"\ntarget = \"bad..name:443\"\n".to_string(),
+            ":4:10:",
+            "name",
+        ),
+    ];
+    for (toml, at, words) in &cases {
+        let ws = Workspace::new();
+        let (code, stderr) = check(&ws, toml);
+        assert_eq!(code, 2, "accepted:\n{toml}\n{stderr}");
+        assert!(
+            stderr.contains(at),
+            "not located at {at}:\n{toml}\n{stderr}"
+        );
+        assert!(stderr.contains(words), "{toml}\n{stderr}");
+    }
+}

@@ -231,10 +231,8 @@ impl<'a> Api<'a> {
         };
         let base = http_post::base_url(channel.base_url.as_ref(), DEFAULT_BASE_URL)?;
         let repo_url = http_post::join(&base, &["repos", owner, name])?;
-        let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-            DeliveryError::permanent("the GitHub token holds characters a header cannot carry")
-        })?;
-        auth.set_sensitive(true);
+        let auth = crate::config::bearer(token)
+            .map_err(|e| DeliveryError::permanent(format!("the GitHub token {e}")))?;
         // A self-hosted GitHub Enterprise may be signed by a private CA.
         let http = match &channel.ca_pem {
             Some(pem) => http_post::client(Some(pem))?,

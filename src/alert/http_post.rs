@@ -258,9 +258,10 @@ pub(crate) fn channel_url(
         .url
         .as_ref()
         .ok_or_else(|| DeliveryError::permanent(format!("a {kind} channel needs a `url`")))?;
-    // The parse error names no part of the URL, which may be a secret.
-    Url::parse(text.value())
-        .map_err(|e| DeliveryError::permanent(format!("the {kind} channel's url is invalid: {e}")))
+    // The same check as `outpost check`; its error names no part of the URL,
+    // which may be a secret.
+    crate::config::http_url(text.value())
+        .map_err(|e| DeliveryError::permanent(format!("the {kind} channel's url {e}")))
 }
 
 /// At most `max` characters of `s`, ending in `…` when cut.

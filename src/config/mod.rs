@@ -13,6 +13,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+pub use channels::{bearer, http_url, mailbox, smtp_server_name};
 pub use duration::parse_flag as parse_duration;
 pub use plan::*;
 pub use text::Text;

@@ -145,6 +145,21 @@ fn check_tunables(t: &Tunables, p: &mut Problems<'_>) {
     check_retention(t.retention_days.as_ref(), p);
     check_slo(t.slo.as_ref(), p);
     check_durations([&t.timeout, &t.interval, &t.degraded_after], p);
+    check_user_agent(t.user_agent.as_ref(), p);
+}
+
+/// The probe sends `user_agent` as a header: a value no header can carry
+/// would be dropped silently at run time, so it is refused here.
+fn check_user_agent(ua: Option<&Spanned<Text>>, p: &mut Problems<'_>) {
+    if let Some(ua) = ua
+        && HeaderValue::from_str(ua.get_ref().value()).is_err()
+    {
+        p.at(
+            ua.span(),
+            "user_agent cannot be sent as a header",
+            Some("header values cannot contain line breaks or control characters"),
+        );
+    }
 }
 
 /// Each duration key within its documented range (duration.rs), located.
@@ -291,11 +306,12 @@ fn resolve_probe(
     check_keys_apply(&s, kind_name, p);
 
     let tls = resolve_tls_options(&s, base_dir, p);
+    check_user_agent(s.user_agent.as_ref(), p);
     let user_agent = s
         .user_agent
         .as_ref()
         .or(d.user_agent.as_ref())
-        .map(|t| t.value().to_string())
+        .map(|t| t.get_ref().value().to_string())
         .unwrap_or_else(|| format!("outpost/{}", env!("CARGO_PKG_VERSION")));
 
     let (kind, target_display) = match kind_name {
@@ -339,6 +355,17 @@ fn resolve_probe(
                 })
                 .ok()?;
             let display = t.get_ref().template().to_string();
+            // The TLS handshake names the server (SNI, verification).
+            if kind_name == KindName::Tls
+                && rustls::pki_types::ServerName::try_from(endpoint.host.as_str()).is_err()
+            {
+                p.at(
+                    t.span(),
+                    format!("invalid server name in target {:?}", t.get_ref().template()),
+                    Some("a TLS target is a DNS name or an IP address, with a port"),
+                );
+                return None;
+            }
             if kind_name == KindName::Tcp {
                 (ProbeKind::Tcp(endpoint), display)
             } else {
@@ -355,7 +382,12 @@ fn resolve_probe(
                 return None;
             };
             let name = t.get_ref().value().trim().trim_end_matches('.').to_string();
-            if name.is_empty() || name.contains(char::is_whitespace) || name.contains('/') {
+            // The probe asks exactly this: a name hickory refuses fails here, not at run time.
+            if name.is_empty()
+                || name.contains(char::is_whitespace)
+                || name.contains('/')
+                || hickory_proto::rr::Name::from_utf8(&name).is_err()
+            {
                 p.at(
                     t.span(),
                     format!("invalid DNS name {:?}", t.get_ref().template()),

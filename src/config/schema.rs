@@ -46,7 +46,7 @@ pub struct Tunables {
     pub failure_threshold: Option<Spanned<u32>>,
     pub success_threshold: Option<Spanned<u32>>,
     pub retention_days: Option<Spanned<u32>>,
-    pub user_agent: Option<Text>,
+    pub user_agent: Option<Spanned<Text>>,
     pub slo: Option<Spanned<f64>>,
     pub quorum: Option<Spanned<u32>>,
 }
@@ -118,7 +118,7 @@ pub struct ProbeSection {
     pub failure_threshold: Option<Spanned<u32>>,
     pub success_threshold: Option<Spanned<u32>>,
     pub retention_days: Option<Spanned<u32>>,
-    pub user_agent: Option<Text>,
+    pub user_agent: Option<Spanned<Text>>,
     pub slo: Option<Spanned<f64>>,
     pub quorum: Option<Spanned<u32>>,
 }
