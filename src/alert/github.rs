@@ -376,8 +376,7 @@ fn error_text(body: &[u8]) -> String {
     }
     match serde_json::from_slice::<Error>(body) {
         Ok(e) => {
-            let text: String = e
-                .message
+            let text: String = crate::redact::credentials(&e.message)
                 .chars()
                 .filter(|c| !c.is_control())
                 .take(MAX_ERROR_TEXT)

@@ -5,6 +5,8 @@
 //!
 //! Also the text helpers the chat channels share (length limits, facts).
 
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use url::Url;
 
@@ -75,7 +77,19 @@ impl<'a> Post<'a> {
 
     /// Send it and classify the answer.
     pub async fn send(self, delivery: &Delivery) -> Result<Receipt, DeliveryError> {
-        let scrub = Scrub::new(&self.url, &self.secrets);
+        let mut secrets: Vec<String> = self.secrets.iter().map(|s| s.to_string()).collect();
+        // Every credential the request carries: sensitive headers, whole and
+        // after their scheme (`Bearer TOKEN`).
+        for value in self.headers.values().filter(|v| v.is_sensitive()) {
+            if let Ok(text) = value.to_str() {
+                secrets.push(text.to_string());
+                if let Some((_, credential)) = text.split_once(' ') {
+                    secrets.push(credential.to_string());
+                }
+            }
+        }
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let scrub = Scrub::new(&self.url, &secrets);
         let own_client;
         let http = match self.ca_pem {
             Some(pem) => {
@@ -100,8 +114,10 @@ impl<'a> Post<'a> {
                 detail: format!("HTTP {}", status.as_u16()),
             });
         }
-        // Blank secrets before cutting, so no cut can leave part of one.
-        let excerpt = clean(&scrub.apply(&read_start(response).await), MAX_ERROR_TEXT);
+        // Blank credentials while the answer still has its lines, and secrets
+        // before cutting, so no cut can leave part of one.
+        let answer = crate::redact::credentials(&read_start(response).await);
+        let excerpt = clean(&scrub.apply(&answer), MAX_ERROR_TEXT);
         let mut text = format!("{}: HTTP {}", self.service, status.as_u16());
         if status.is_redirection() {
             text.push_str(" (redirects are not followed)");
@@ -144,6 +160,7 @@ fn request_error(
         }
         text
     };
+    let what = crate::redact::credentials(&what);
     let text = format!("{service}: {}", clean(&scrub.apply(&what), MAX_ERROR_TEXT));
     if e.is_builder() {
         DeliveryError::permanent(text)
@@ -210,7 +227,26 @@ impl Scrub {
                     .filter(|v| v.len() >= 16),
             );
         }
+        // User-info travels as `Authorization: Basic base64(user:pass)`.
+        if !url.username().is_empty() || url.password().is_some() {
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let user = decode(url.username());
+            let pass = url.password().map(decode).unwrap_or_default();
+            let pair = format!("{user}:{pass}");
+            for engine in [&STANDARD, &STANDARD_NO_PAD] {
+                secrets.push(engine.encode(pair.as_bytes()));
+            }
+            secrets.extend([url.username().to_string(), user]);
+            if let Some(raw) = url.password() {
+                secrets.extend([raw.to_string(), pass]);
+            }
+        }
         secrets.extend(extra.iter().filter(|s| s.len() >= 4).map(|s| s.to_string()));
+        secrets.retain(|s| s.len() >= 3);
         // Longest first, so a URL is blanked whole before its parts.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Scrub { secrets }

@@ -23,6 +23,21 @@ use std::time::Duration;
 pub use crate::model::{EventKind, Notification};
 
 use crate::config::{ChannelConfig, ChannelKind};
+use crate::redact::{self, Secrets};
+
+/// The longest text a delivery leaves behind (report, log, `outbox.last_error`):
+/// a status line and a short excerpt of the receiver's answer.
+pub const MAX_DELIVERY_TEXT: usize = 300;
+
+/// What a channel answered, fit to leave the process: credentials blanked by
+/// their shape and every secret's forms by value, then cut to
+/// [`MAX_DELIVERY_TEXT`] characters.
+pub fn outgoing_text(secrets: &Secrets, text: &str) -> String {
+    http_post::clip(
+        &secrets.redact(&redact::credentials(text)),
+        MAX_DELIVERY_TEXT,
+    )
+}
 
 /// What a channel answered to a delivery: the HTTP status or SMTP reply.
 #[derive(Debug, Clone, PartialEq, Eq)]

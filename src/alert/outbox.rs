@@ -114,9 +114,9 @@ async fn deliver_one(
     let mut last = (String::new(), true);
     for attempt in 1..=TRIES {
         match deliver(delivery, channel, &q.notification).await {
-            Ok(receipt) => return Ok(secrets.redact(&receipt.detail)),
+            Ok(receipt) => return Ok(super::outgoing_text(secrets, &receipt.detail)),
             Err(e) => {
-                last = (secrets.redact(&e.message), e.retryable);
+                last = (super::outgoing_text(secrets, &e.message), e.retryable);
                 if !e.retryable || attempt == TRIES {
                     break;
                 }
