@@ -56,7 +56,7 @@ pub async fn send(
                 Err(DeliveryError::retryable(message))
             }
         }
-        Err(_) => Err(DeliveryError::retryable(format!(
+        Err(_) => Err(DeliveryError::timed_out(format!(
             "{server}: no answer within {}",
             humantime::format_duration(delivery.timeout)
         ))),

@@ -38,7 +38,7 @@ pub async fn send(
     // One bound for the whole exchange (up to four requests), as for any channel.
     match tokio::time::timeout(delivery.timeout, run(&api, channel, n)).await {
         Ok(result) => result,
-        Err(_) => Err(DeliveryError::retryable(format!(
+        Err(_) => Err(DeliveryError::timed_out(format!(
             "GitHub API: no answer within {}",
             humantime::format_duration(delivery.timeout)
         ))),
@@ -280,16 +280,20 @@ impl<'a> Api<'a> {
                 "request failed"
             };
             let certificate = is_tls_failure(&e);
+            let timed_out = e.is_timeout();
             // The token travels in a header, so it never enters a reqwest error.
             let message = self.redact(&format!("{what}: {kind}: {}", root_cause(e.without_url())));
             if certificate {
                 // An untrusted or misnamed certificate needs a config change (ca_file, base_url).
                 DeliveryError::permanent(message)
+            } else if timed_out {
+                DeliveryError::timed_out(message)
             } else {
                 DeliveryError::retryable(message)
             }
         })?;
         let status = response.status();
+        let wait = http_post::retry_after(response.headers());
         let rate_limited = response
             .headers()
             .get("x-ratelimit-remaining")
@@ -323,7 +327,7 @@ impl<'a> Api<'a> {
             || status.as_u16() == 429
             || (status.as_u16() == 403 && rate_limited)
         {
-            Err(DeliveryError::retryable(message))
+            Err(DeliveryError::retryable(message).after(wait))
         } else {
             Err(DeliveryError::permanent(message))
         }

@@ -114,6 +114,10 @@ impl<'a> Post<'a> {
                 detail: format!("HTTP {}", status.as_u16()),
             });
         }
+        let wait = match status.as_u16() {
+            429 | 503 => retry_after(response.headers()),
+            _ => None,
+        };
         // Blank credentials while the answer still has its lines, and secrets
         // before cutting, so no cut can leave part of one.
         let answer = crate::redact::credentials(&read_start(response).await);
@@ -127,7 +131,7 @@ impl<'a> Post<'a> {
             text.push_str(&excerpt);
         }
         if status.as_u16() == 429 || status.is_server_error() {
-            Err(DeliveryError::retryable(text))
+            Err(DeliveryError::retryable(text).after(wait))
         } else {
             Err(DeliveryError::permanent(text))
         }
@@ -164,9 +168,31 @@ fn request_error(
     let text = format!("{service}: {}", clean(&scrub.apply(&what), MAX_ERROR_TEXT));
     if e.is_builder() {
         DeliveryError::permanent(text)
+    } else if e.is_timeout() {
+        DeliveryError::timed_out(text)
     } else {
         DeliveryError::retryable(text)
     }
+}
+
+/// The wait a receiver asks for in `Retry-After`: seconds, or an HTTP date.
+/// Unreadable values are ignored (the usual backoff applies).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<std::time::Duration> {
+    let text = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    // A date in the past means now.
+    Some(
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default(),
+    )
 }
 
 /// The start of an error answer's body, as text.
@@ -373,6 +399,26 @@ mod tests {
             .unwrap();
         let out = Scrub::new(&url, &[]).apply("bad sig AbCdEfGhIjKlMnOpQr");
         assert_eq!(out, "bad sig [redacted]");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        use std::time::Duration;
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", HeaderValue::from_static(" 120 "));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        let later = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc2822();
+        h.insert("retry-after", HeaderValue::from_str(&later).unwrap());
+        let wait = retry_after(&h).unwrap();
+        assert!(wait > Duration::from_secs(3600) && wait <= Duration::from_secs(7200));
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
     }
 
     #[test]

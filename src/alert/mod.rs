@@ -53,6 +53,11 @@ pub struct DeliveryError {
     pub retryable: bool,
     /// Never holds a secret (no webhook URL, no token).
     pub message: String,
+    /// How long the receiver asked us to wait (`Retry-After` on 429 and 503).
+    pub retry_after: Option<Duration>,
+    /// No answer came within the attempt's bound: the receiver is not
+    /// answering now, and asking again in the same run would only wait again.
+    pub timed_out: bool,
 }
 
 impl DeliveryError {
@@ -60,13 +65,31 @@ impl DeliveryError {
         DeliveryError {
             retryable: true,
             message: message.into(),
+            retry_after: None,
+            timed_out: false,
         }
     }
 
     pub fn permanent(message: impl Into<String>) -> Self {
         DeliveryError {
             retryable: false,
-            message: message.into(),
+            ..DeliveryError::retryable(message)
+        }
+    }
+
+    /// A retryable error for an attempt that got no answer in time.
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        DeliveryError {
+            timed_out: true,
+            ..DeliveryError::retryable(message)
+        }
+    }
+
+    /// The same error, with the wait the receiver asked for.
+    pub fn after(self, retry_after: Option<Duration>) -> Self {
+        DeliveryError {
+            retry_after,
+            ..self
         }
     }
 }
