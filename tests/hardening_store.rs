@@ -80,3 +80,170 @@ fn a_store_error_with_stderr_on_a_full_device_still_exits_3() {
         .expect("run outpost");
     assert_eq!(status.code(), Some(3));
 }
+
+/// Whether this test runs as root, which file permissions do not stop: the
+/// binary is then run as `nobody` so that they do.
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `outpost run` on `db`, as `nobody` when the test runs as root.
+fn run_unprivileged(ws: &Workspace, db: &Path) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = bin(ws, db);
+    c.args(["--format", "json"]);
+    if is_root() {
+        c.uid(65534).gid(65534);
+    }
+    c.output().expect("run outpost")
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn sidecars(db: &Path) -> Vec<String> {
+    ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|s| format!("{}{s}", db.display()))
+        .filter(|p| Path::new(p).exists())
+        .collect()
+}
+
+/// A probe whose target counts its requests, and a store it has run once into.
+fn probed_once(ws: &Workspace) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let target = http::serve(move |_req| {
+        h.fetch_add(1, Ordering::SeqCst);
+        async { http::respond(200, "ok") }
+    });
+    ws.config(&format!(
+        "[[probe]]\nid = \"api\"\nurl = \"http://{target}/\"\n"
+    ));
+    let status = bin(ws, &ws.db())
+        .stdout(Stdio::null())
+        .status()
+        .expect("first run");
+    assert_eq!(status.code(), Some(0));
+    assert!(sidecars(&ws.db()).is_empty(), "a clean store to start from");
+    chmod(ws.path(), 0o777);
+    chmod(&ws.path().join("probes.toml"), 0o644);
+    hits
+}
+
+#[test]
+fn a_read_only_store_is_refused_before_the_first_probe() {
+    use std::sync::atomic::Ordering;
+    let ws = Workspace::new();
+    let hits = probed_once(&ws);
+    let before = hits.load(Ordering::SeqCst);
+    chmod(&ws.db(), 0o444);
+    let out = run_unprivileged(&ws, &ws.db());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(hits.load(Ordering::SeqCst), before, "nothing was probed");
+    assert_eq!(
+        sidecars(&ws.db()),
+        Vec::<String>::new(),
+        "nothing left beside it"
+    );
+}
+
+#[test]
+fn a_store_in_a_read_only_directory_is_refused_before_the_first_probe() {
+    use std::sync::atomic::Ordering;
+    let ws = Workspace::new();
+    let hits = probed_once(&ws);
+    let before = hits.load(Ordering::SeqCst);
+    chmod(&ws.db(), 0o666);
+    chmod(ws.path(), 0o555);
+    let out = run_unprivileged(&ws, &ws.db());
+    let missing = ws.path().join("new.db");
+    let created = run_unprivileged(&ws, &missing);
+    chmod(ws.path(), 0o777);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("not writable"), "{stderr}");
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert_eq!(created.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("not writable"), "{stderr}");
+    assert_eq!(hits.load(Ordering::SeqCst), before, "nothing was probed");
+    assert!(!missing.exists());
+    assert_eq!(sidecars(&ws.db()), Vec::<String>::new());
+}
+
+/// Run `script` with `sh` in a mount namespace of its own, where it may mount
+/// a small tmpfs: as root directly, otherwise as root of a user namespace.
+/// `None` when this machine allows neither (the reason is printed).
+fn in_mount_namespace(script: &str, env: &[(&str, &Path)]) -> Option<std::process::Output> {
+    let mut c = std::process::Command::new("unshare");
+    if !is_root() {
+        c.arg("--map-root-user");
+    }
+    c.args(["--mount", "sh", "-c", script]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().ok()?;
+    if out.status.code() == Some(97) || !out.status.success() && out.stdout.is_empty() {
+        println!(
+            "no mount namespace here, the full-disk run was not made: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some(out)
+}
+
+#[test]
+fn a_full_disk_says_disk_full() {
+    let ws = Workspace::new();
+    healthy_probe(&ws);
+    // A store with history, copied onto a tmpfs that is then filled up; and
+    // a new store on the full tmpfs.
+    let status = bin(&ws, &ws.db())
+        .stdout(Stdio::null())
+        .status()
+        .expect("first run");
+    assert_eq!(status.code(), Some(0));
+    let mnt = ws.path().join("mnt");
+    std::fs::create_dir(&mnt).expect("mkdir");
+    let script = r#"
+        mount -t tmpfs -o size=512k tmpfs "$MNT" || exit 97
+        cp "$DB" "$MNT/outpost.db"
+        dd if=/dev/zero of="$MNT/fill" bs=4k 2>/dev/null
+        echo ready
+        "$OUTPOST" run -c "$CONFIG" --db "$MNT/outpost.db" >/dev/null 2>"$MNT/../existing.err"
+        echo "existing $?"
+        "$OUTPOST" run -c "$CONFIG" --db "$MNT/new.db" >/dev/null 2>"$MNT/../new.err"
+        echo "new $?"
+    "#;
+    let outpost = assert_cmd::cargo::cargo_bin("outpost");
+    let config = ws.path().join("probes.toml");
+    let db = ws.db();
+    let Some(out) = in_mount_namespace(
+        script,
+        &[
+            ("MNT", &mnt),
+            ("OUTPOST", &outpost),
+            ("CONFIG", &config),
+            ("DB", &db),
+        ],
+    ) else {
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("existing 3") && stdout.contains("new 3"),
+        "{stdout}"
+    );
+    for name in ["existing.err", "new.err"] {
+        let err = std::fs::read_to_string(ws.path().join(name)).expect("stderr file");
+        assert!(err.contains("disk full"), "{name}: {err}");
+    }
+}
