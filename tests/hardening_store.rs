@@ -247,3 +247,83 @@ fn a_full_disk_says_disk_full() {
         assert!(err.contains("disk full"), "{name}: {err}");
     }
 }
+
+/// Overwrite page `page` (1-based) of the SQLite file at `db` with noise.
+fn corrupt_page(db: &Path, page: u64) {
+    use std::io::{Seek, SeekFrom, Write};
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .expect("page_size");
+    let size = u64::try_from(size).expect("page size");
+    drop(conn);
+    let mut f = OpenOptions::new().write(true).open(db).expect("open file");
+    f.seek(SeekFrom::Start((page - 1) * size)).expect("seek");
+    let noise: Vec<u8> = (0..size).map(|i| (i * 7919 % 251) as u8).collect();
+    f.write_all(&noise).expect("write");
+}
+
+#[test]
+fn a_damaged_store_is_reported_never_rendered() {
+    let ws = Workspace::new();
+    healthy_probe(&ws);
+    for _ in 0..3 {
+        let status = bin(&ws, &ws.db())
+            .stdout(Stdio::null())
+            .status()
+            .expect("run");
+        assert_eq!(status.code(), Some(0));
+    }
+    // Every command reads the rollups: damage their table's root page.
+    let root: i64 = rusqlite::Connection::open(ws.db())
+        .expect("open")
+        .query_row(
+            "SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("rootpage");
+    corrupt_page(&ws.db(), u64::try_from(root).expect("page"));
+    let config = ws.path().join("probes.toml");
+    let out_dir = ws.path().join("public");
+    let commands: [(&str, Vec<std::ffi::OsString>); 3] = [
+        (
+            "run",
+            vec!["run".into(), "-c".into(), config.clone().into()],
+        ),
+        (
+            "render",
+            vec![
+                "render".into(),
+                "-c".into(),
+                config.clone().into(),
+                "--out".into(),
+                out_dir.clone().into(),
+            ],
+        ),
+        (
+            "report",
+            vec!["report".into(), "-c".into(), config.clone().into()],
+        ),
+    ];
+    for (name, args) in commands {
+        let copy = ws.path().join(format!("{name}.db"));
+        std::fs::copy(ws.db(), &copy).expect("copy");
+        let out = support::outpost()
+            .args(&args)
+            .arg("--db")
+            .arg(&copy)
+            .output()
+            .expect("outpost");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+        assert!(
+            stderr.contains("the store is damaged: restore it from the data branch or a backup"),
+            "{name}: {stderr}"
+        );
+    }
+    assert!(
+        !out_dir.join("index.html").exists(),
+        "no page from half the data"
+    );
+}
