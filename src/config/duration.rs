@@ -80,7 +80,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     }
     if d > LONGEST {
         return Err(format!(
-            "duration {s:?} is too long: no duration may exceed {}",
+            "duration {s:?} is too long: no duration may exceed {} (each key's range is in README.md)",
             humantime::format_duration(LONGEST)
         ));
     }
