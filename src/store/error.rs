@@ -70,6 +70,14 @@ pub enum StoreError {
     )]
     ReadOnly { path: PathBuf, reason: String },
 
+    /// The store would be created in a directory that does not exist.
+    #[error(
+        "{}: cannot create the store: its directory {} does not exist",
+        path.display(),
+        dir.display()
+    )]
+    NoDirectory { path: PathBuf, dir: PathBuf },
+
     /// The file system holding the store has no room left.
     #[error(
         "{}: {during}: disk full ({} KiB free on the file system holding the store); free some space and run again",

@@ -140,6 +140,12 @@ pub fn check_writable(path: &Path) -> Result<(), StoreError> {
         return Err(read_only(format!("the file is not writable ({e})")));
     }
     let dir = directory_of(path);
+    if !dir.is_dir() {
+        return Err(StoreError::NoDirectory {
+            path: path.to_path_buf(),
+            dir,
+        });
+    }
     if let Err(e) = may_write(&dir) {
         return Err(read_only(format!(
             "its directory {} is not writable ({e}), and SQLite keeps its -wal and -shm files there",
@@ -223,6 +229,17 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (x)").expect("table");
         drop(conn);
         assert!(matches!(inspect(&path), Err(StoreError::Foreign { .. })));
+    }
+
+    #[test]
+    fn a_store_in_a_missing_directory_is_refused_by_name() {
+        let dir = temp();
+        let path = dir.path().join("nope").join("o.db");
+        assert!(matches!(
+            check_writable(&path),
+            Err(StoreError::NoDirectory { .. })
+        ));
+        assert!(check_writable(&dir.path().join("o.db")).is_ok());
     }
 
     #[test]
