@@ -142,7 +142,7 @@ pub fn load_dir(
     let mut errors = Vec::new();
     for path in paths {
         let display = path.display().to_string();
-        match std::fs::read_to_string(&path) {
+        match crate::bounded_read::read_text(&path, crate::bounded_read::INCIDENT_LIMIT) {
             Ok(text) => {
                 let id = path
                     .file_stem()

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod assert;
+pub mod bounded_read;
 pub mod cli;
 pub mod clock;
 pub mod commands;

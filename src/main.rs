@@ -1,6 +1,7 @@
 //! The `outpost` binary: parse flags, set up logging and the runtime, map
 //! outcomes to exit codes. The work is in the library.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -40,7 +41,9 @@ fn main() -> ExitCode {
     match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            // Not eprintln!: it panics when stderr cannot be written (a full
+            // disk, a closed pipe), and the exit code is the message that counts.
+            let _ = writeln!(std::io::stderr(), "error: {}", e.message);
             ExitCode::from(e.exit as u8)
         }
     }
@@ -56,13 +59,33 @@ fn runtime() -> Result<tokio::runtime::Runtime, commands::CommandError> {
         })
 }
 
+/// Logs go to stderr and are never worth a run: a write that fails is
+/// dropped, and tracing-subscriber is told not to report it (it would do so
+/// with `eprintln!`, which panics on the same broken stderr).
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .log_internal_errors(false)
+        .with_writer(|| LossyStderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Standard error that reports every write as done: a log line that cannot be
+/// written is lost, and nothing else happens.
+struct LossyStderr;
+
+impl Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
     }
 }

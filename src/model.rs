@@ -8,6 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
+mod notification;
+pub use notification::{EventKind, Notification};
+
 /// A probe's stable identifier (a slug).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]

@@ -73,15 +73,38 @@ fn one_alert_on_opening_reminders_on_schedule_one_on_recovery() {
     assert_eq!(down["probe"]["id"], "api");
     assert_eq!(down["state"], "down");
     assert_eq!(down["cause"], "status");
-    assert_eq!(
-        down["since"], "2026-11-25T10:05:00Z",
-        "the incident starts at its first failure"
+    // A `--now` clock runs on in real time from where it is set, so instants
+    // are the scripted minute plus however long the run took to get there:
+    // checked against the script, never against the machine's speed.
+    let since = instant(&down["since"]);
+    assert!(
+        within_run_of(since, 5),
+        "the incident starts at its first failure: {since}"
     );
     assert_eq!(down["link"], "https://status.example.test/probe/api.html");
     let recovered = &got[2];
     assert_eq!(recovered["state"], "operational");
-    assert_eq!(recovered["duration_seconds"], 45 * 60);
+    let at = instant(&recovered["at"]);
+    assert!(within_run_of(at, 50), "recovered at minute 50: {at}");
+    // The payload's own instants are whole seconds; the duration is not cut.
+    let duration = recovered["duration_seconds"].as_i64().expect("duration");
+    assert!(
+        ((at - since).num_seconds() - 1..=(at - since).num_seconds() + 1).contains(&duration),
+        "duration {duration} s is at - since ({since} to {at})"
+    );
     assert_eq!(recovered["incident_id"], down["incident_id"]);
+}
+
+fn instant(v: &serde_json::Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{v} is not an instant: {e}"))
+}
+
+/// `t` lies in the run started at scripted `minute`: at or after it, and
+/// before the next scripted run (five minutes later) could have started.
+fn within_run_of(t: chrono::DateTime<chrono::FixedOffset>, minute: i64) -> bool {
+    let start = instant(&serde_json::Value::String(at(minute)));
+    t >= start && t < start + chrono::Duration::minutes(5)
 }
 
 #[test]

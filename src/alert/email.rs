@@ -56,7 +56,7 @@ pub async fn send(
                 Err(DeliveryError::retryable(message))
             }
         }
-        Err(_) => Err(DeliveryError::retryable(format!(
+        Err(_) => Err(DeliveryError::timed_out(format!(
             "{server}: no answer within {}",
             humantime::format_duration(delivery.timeout)
         ))),
@@ -66,9 +66,8 @@ pub async fn send(
 /// The message: From, To, Subject, a stable Message-ID and the shared body.
 fn build(channel: &ChannelConfig, n: &Notification) -> Result<Message, DeliveryError> {
     let from_text = channel.from.as_ref().map(|f| f.value()).unwrap_or_default();
-    let from: Mailbox = from_text.parse().map_err(|e| {
-        DeliveryError::permanent(format!("invalid `from` address {from_text:?}: {e}"))
-    })?;
+    let from: Mailbox = crate::config::mailbox(from_text)
+        .map_err(|e| DeliveryError::permanent(format!("`from` {from_text:?} {e}")))?;
     if channel.to.is_empty() {
         return Err(DeliveryError::permanent("an email channel needs `to`"));
     }
@@ -80,9 +79,8 @@ fn build(channel: &ChannelConfig, n: &Notification) -> Result<Message, DeliveryE
         .references(incident_id(n, &domain))
         .header(ContentType::TEXT_PLAIN);
     for to in &channel.to {
-        let mailbox: Mailbox = to.value().parse().map_err(|e| {
-            DeliveryError::permanent(format!("invalid `to` address {:?}: {e}", to.value()))
-        })?;
+        let mailbox = crate::config::mailbox(to.value())
+            .map_err(|e| DeliveryError::permanent(format!("`to` {:?} {e}", to.value())))?;
         builder = builder.to(mailbox);
     }
     builder

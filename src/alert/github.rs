@@ -14,9 +14,9 @@ use serde_json::json;
 use url::Url;
 
 use super::http_post::{self, USER_AGENT_VALUE};
-use super::notification::EventKind;
 use super::{Delivery, DeliveryError, Notification, Receipt, message};
 use crate::config::ChannelConfig;
+use crate::model::EventKind;
 
 const DEFAULT_BASE_URL: &str = "https://api.github.com";
 const DEFAULT_LABEL: &str = "outpost";
@@ -38,7 +38,7 @@ pub async fn send(
     // One bound for the whole exchange (up to four requests), as for any channel.
     match tokio::time::timeout(delivery.timeout, run(&api, channel, n)).await {
         Ok(result) => result,
-        Err(_) => Err(DeliveryError::retryable(format!(
+        Err(_) => Err(DeliveryError::timed_out(format!(
             "GitHub API: no answer within {}",
             humantime::format_duration(delivery.timeout)
         ))),
@@ -231,10 +231,8 @@ impl<'a> Api<'a> {
         };
         let base = http_post::base_url(channel.base_url.as_ref(), DEFAULT_BASE_URL)?;
         let repo_url = http_post::join(&base, &["repos", owner, name])?;
-        let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-            DeliveryError::permanent("the GitHub token holds characters a header cannot carry")
-        })?;
-        auth.set_sensitive(true);
+        let auth = crate::config::bearer(token)
+            .map_err(|e| DeliveryError::permanent(format!("the GitHub token {e}")))?;
         // A self-hosted GitHub Enterprise may be signed by a private CA.
         let http = match &channel.ca_pem {
             Some(pem) => http_post::client(Some(pem))?,
@@ -282,16 +280,20 @@ impl<'a> Api<'a> {
                 "request failed"
             };
             let certificate = is_tls_failure(&e);
+            let timed_out = e.is_timeout();
             // The token travels in a header, so it never enters a reqwest error.
             let message = self.redact(&format!("{what}: {kind}: {}", root_cause(e.without_url())));
             if certificate {
                 // An untrusted or misnamed certificate needs a config change (ca_file, base_url).
                 DeliveryError::permanent(message)
+            } else if timed_out {
+                DeliveryError::timed_out(message)
             } else {
                 DeliveryError::retryable(message)
             }
         })?;
         let status = response.status();
+        let wait = http_post::retry_after(response.headers());
         let rate_limited = response
             .headers()
             .get("x-ratelimit-remaining")
@@ -325,7 +327,7 @@ impl<'a> Api<'a> {
             || status.as_u16() == 429
             || (status.as_u16() == 403 && rate_limited)
         {
-            Err(DeliveryError::retryable(message))
+            Err(DeliveryError::retryable(message).after(wait))
         } else {
             Err(DeliveryError::permanent(message))
         }
@@ -378,8 +380,7 @@ fn error_text(body: &[u8]) -> String {
     }
     match serde_json::from_slice::<Error>(body) {
         Ok(e) => {
-            let text: String = e
-                .message
+            let text: String = crate::redact::credentials(&e.message)
                 .chars()
                 .filter(|c| !c.is_control())
                 .take(MAX_ERROR_TEXT)

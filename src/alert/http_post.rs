@@ -5,11 +5,13 @@
 //!
 //! Also the text helpers the chat channels share (length limits, facts).
 
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use url::Url;
 
-use super::notification::{EventKind, Notification};
 use super::{Delivery, DeliveryError, Receipt, message};
+use crate::model::{EventKind, Notification};
 
 /// `User-Agent` of every alert request.
 pub const USER_AGENT_VALUE: &str = concat!("outpost/", env!("CARGO_PKG_VERSION"));
@@ -75,7 +77,19 @@ impl<'a> Post<'a> {
 
     /// Send it and classify the answer.
     pub async fn send(self, delivery: &Delivery) -> Result<Receipt, DeliveryError> {
-        let scrub = Scrub::new(&self.url, &self.secrets);
+        let mut secrets: Vec<String> = self.secrets.iter().map(|s| s.to_string()).collect();
+        // Every credential the request carries: sensitive headers, whole and
+        // after their scheme (`Bearer TOKEN`).
+        for value in self.headers.values().filter(|v| v.is_sensitive()) {
+            if let Ok(text) = value.to_str() {
+                secrets.push(text.to_string());
+                if let Some((_, credential)) = text.split_once(' ') {
+                    secrets.push(credential.to_string());
+                }
+            }
+        }
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let scrub = Scrub::new(&self.url, &secrets);
         let own_client;
         let http = match self.ca_pem {
             Some(pem) => {
@@ -100,8 +114,14 @@ impl<'a> Post<'a> {
                 detail: format!("HTTP {}", status.as_u16()),
             });
         }
-        // Blank secrets before cutting, so no cut can leave part of one.
-        let excerpt = clean(&scrub.apply(&read_start(response).await), MAX_ERROR_TEXT);
+        let wait = match status.as_u16() {
+            429 | 503 => retry_after(response.headers()),
+            _ => None,
+        };
+        // Blank credentials while the answer still has its lines, and secrets
+        // before cutting, so no cut can leave part of one.
+        let answer = crate::redact::credentials(&read_start(response).await);
+        let excerpt = clean(&scrub.apply(&answer), MAX_ERROR_TEXT);
         let mut text = format!("{}: HTTP {}", self.service, status.as_u16());
         if status.is_redirection() {
             text.push_str(" (redirects are not followed)");
@@ -111,7 +131,7 @@ impl<'a> Post<'a> {
             text.push_str(&excerpt);
         }
         if status.as_u16() == 429 || status.is_server_error() {
-            Err(DeliveryError::retryable(text))
+            Err(DeliveryError::retryable(text).after(wait))
         } else {
             Err(DeliveryError::permanent(text))
         }
@@ -144,12 +164,35 @@ fn request_error(
         }
         text
     };
+    let what = crate::redact::credentials(&what);
     let text = format!("{service}: {}", clean(&scrub.apply(&what), MAX_ERROR_TEXT));
     if e.is_builder() {
         DeliveryError::permanent(text)
+    } else if e.is_timeout() {
+        DeliveryError::timed_out(text)
     } else {
         DeliveryError::retryable(text)
     }
+}
+
+/// The wait a receiver asks for in `Retry-After`: seconds, or an HTTP date.
+/// Unreadable values are ignored (the usual backoff applies).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<std::time::Duration> {
+    let text = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    // A date in the past means now.
+    Some(
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default(),
+    )
 }
 
 /// The start of an error answer's body, as text.
@@ -210,7 +253,26 @@ impl Scrub {
                     .filter(|v| v.len() >= 16),
             );
         }
+        // User-info travels as `Authorization: Basic base64(user:pass)`.
+        if !url.username().is_empty() || url.password().is_some() {
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let user = decode(url.username());
+            let pass = url.password().map(decode).unwrap_or_default();
+            let pair = format!("{user}:{pass}");
+            for engine in [&STANDARD, &STANDARD_NO_PAD] {
+                secrets.push(engine.encode(pair.as_bytes()));
+            }
+            secrets.extend([url.username().to_string(), user]);
+            if let Some(raw) = url.password() {
+                secrets.extend([raw.to_string(), pass]);
+            }
+        }
         secrets.extend(extra.iter().filter(|s| s.len() >= 4).map(|s| s.to_string()));
+        secrets.retain(|s| s.len() >= 3);
         // Longest first, so a URL is blanked whole before its parts.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Scrub { secrets }
@@ -258,9 +320,10 @@ pub(crate) fn channel_url(
         .url
         .as_ref()
         .ok_or_else(|| DeliveryError::permanent(format!("a {kind} channel needs a `url`")))?;
-    // The parse error names no part of the URL, which may be a secret.
-    Url::parse(text.value())
-        .map_err(|e| DeliveryError::permanent(format!("the {kind} channel's url is invalid: {e}")))
+    // The same check as `outpost check`; its error names no part of the URL,
+    // which may be a secret.
+    crate::config::http_url(text.value())
+        .map_err(|e| DeliveryError::permanent(format!("the {kind} channel's url {e}")))
 }
 
 /// At most `max` characters of `s`, ending in `…` when cut.
@@ -336,6 +399,26 @@ mod tests {
             .unwrap();
         let out = Scrub::new(&url, &[]).apply("bad sig AbCdEfGhIjKlMnOpQr");
         assert_eq!(out, "bad sig [redacted]");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        use std::time::Duration;
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", HeaderValue::from_static(" 120 "));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        let later = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc2822();
+        h.insert("retry-after", HeaderValue::from_str(&later).unwrap());
+        let wait = retry_after(&h).unwrap();
+        assert!(wait > Duration::from_secs(3600) && wait <= Duration::from_secs(7200));
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The words of a notification, shared by every channel so they all say the same.
 
-use super::notification::{EventKind, Notification};
+use crate::model::{EventKind, Notification};
 
 /// A one-line title: `[DOWN] Public API is down`.
 pub fn title(n: &Notification) -> String {

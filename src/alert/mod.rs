@@ -9,7 +9,6 @@ pub mod email;
 pub mod github;
 pub mod http_post;
 pub mod message;
-pub mod notification;
 pub mod ntfy;
 pub mod outbox;
 pub mod pagerduty;
@@ -20,9 +19,25 @@ pub mod webhook;
 
 use std::time::Duration;
 
-pub use notification::{EventKind, Notification};
+// The vocabulary lives in the model, below the store that queues it.
+pub use crate::model::{EventKind, Notification};
 
 use crate::config::{ChannelConfig, ChannelKind};
+use crate::redact::{self, Secrets};
+
+/// The longest text a delivery leaves behind (report, log, `outbox.last_error`):
+/// a status line and a short excerpt of the receiver's answer.
+pub const MAX_DELIVERY_TEXT: usize = 300;
+
+/// What a channel answered, fit to leave the process: credentials blanked by
+/// their shape and every secret's forms by value, then cut to
+/// [`MAX_DELIVERY_TEXT`] characters.
+pub fn outgoing_text(secrets: &Secrets, text: &str) -> String {
+    http_post::clip(
+        &secrets.redact(&redact::credentials(text)),
+        MAX_DELIVERY_TEXT,
+    )
+}
 
 /// What a channel answered to a delivery: the HTTP status or SMTP reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +53,11 @@ pub struct DeliveryError {
     pub retryable: bool,
     /// Never holds a secret (no webhook URL, no token).
     pub message: String,
+    /// How long the receiver asked us to wait (`Retry-After` on 429 and 503).
+    pub retry_after: Option<Duration>,
+    /// No answer came within the attempt's bound: the receiver is not
+    /// answering now, and asking again in the same run would only wait again.
+    pub timed_out: bool,
 }
 
 impl DeliveryError {
@@ -45,13 +65,31 @@ impl DeliveryError {
         DeliveryError {
             retryable: true,
             message: message.into(),
+            retry_after: None,
+            timed_out: false,
         }
     }
 
     pub fn permanent(message: impl Into<String>) -> Self {
         DeliveryError {
             retryable: false,
-            message: message.into(),
+            ..DeliveryError::retryable(message)
+        }
+    }
+
+    /// A retryable error for an attempt that got no answer in time.
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        DeliveryError {
+            timed_out: true,
+            ..DeliveryError::retryable(message)
+        }
+    }
+
+    /// The same error, with the wait the receiver asked for.
+    pub fn after(self, retry_after: Option<Duration>) -> Self {
+        DeliveryError {
+            retry_after,
+            ..self
         }
     }
 }

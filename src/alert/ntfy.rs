@@ -2,13 +2,13 @@
 //! body) to ntfy.sh or a self-hosted server, with `Authorization: Bearer` when
 //! the channel has an access `token`.
 
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
 
 use super::http_post::{self, Post, clip};
-use super::notification::EventKind;
 use super::{Delivery, DeliveryError, Notification, Receipt, message};
 use crate::config::ChannelConfig;
+use crate::model::EventKind;
 use crate::model::State;
 
 const DEFAULT_BASE_URL: &str = "https://ntfy.sh";
@@ -33,10 +33,8 @@ pub async fn send(
     // Topics are the secret of an unauthenticated ntfy server: keep them out of errors.
     post.secrets.push(topic);
     if let Some(token) = channel.token.as_ref().map(|t| t.value()) {
-        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-            DeliveryError::permanent("the ntfy token holds characters a header cannot carry")
-        })?;
-        value.set_sensitive(true);
+        let value = crate::config::bearer(token)
+            .map_err(|e| DeliveryError::permanent(format!("the ntfy token {e}")))?;
         post.headers.insert(AUTHORIZATION, value);
         post.secrets.push(token);
     }

@@ -6,9 +6,9 @@
 use serde_json::{Value, json};
 
 use super::http_post::{self, Post, clip};
-use super::notification::EventKind;
 use super::{Delivery, DeliveryError, Notification, Receipt, message};
 use crate::config::ChannelConfig;
+use crate::model::EventKind;
 use crate::model::State;
 
 const DEFAULT_BASE_URL: &str = "https://events.pagerduty.com";

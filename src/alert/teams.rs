@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 
 use super::http_post::{self, Post, facts};
-use super::notification::EventKind;
 use super::{Delivery, DeliveryError, Notification, Receipt, message};
 use crate::config::ChannelConfig;
+use crate::model::EventKind;
 use crate::model::State;
 
 /// Deliver `n` through a `teams` channel.

@@ -56,7 +56,7 @@ pub async fn alert_test(args: &AlertTestArgs) -> Result<Exit, CommandError> {
                 "{} ({}): delivered: {}",
                 channel.name,
                 channel.kind.as_str(),
-                cfg.secrets.redact(&receipt.detail)
+                crate::alert::outgoing_text(&cfg.secrets, &receipt.detail)
             );
             Ok(Exit::Ok)
         }
@@ -66,7 +66,7 @@ pub async fn alert_test(args: &AlertTestArgs) -> Result<Exit, CommandError> {
                 "{} ({}): not delivered: {}",
                 channel.name,
                 channel.kind.as_str(),
-                cfg.secrets.redact(&e.message)
+                crate::alert::outgoing_text(&cfg.secrets, &e.message)
             );
             Ok(Exit::Failing)
         }

@@ -13,7 +13,8 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-pub use duration::parse as parse_duration;
+pub use channels::{bearer, http_url, mailbox, smtp_server_name};
+pub use duration::parse_flag as parse_duration;
 pub use plan::*;
 pub use text::Text;
 
@@ -35,7 +36,7 @@ pub enum ConfigError {
     Read {
         path: String,
         #[source]
-        source: std::io::Error,
+        source: crate::bounded_read::ReadError,
     },
     #[error("{}", render_problems(path, problems))]
     Invalid {
@@ -170,10 +171,12 @@ fn empty_variable_hint(message: &str) -> Option<String> {
 
 /// Load and validate the config at `path` with the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let source = crate::bounded_read::read_text(path, crate::bounded_read::CONFIG_LIMIT).map_err(
+        |source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        },
+    )?;
     parse(path, &source, |name| std::env::var(name).ok())
 }
 

@@ -12,10 +12,12 @@ use toml::Spanned;
 use url::Url;
 
 use super::Problems;
+use super::duration::{self, Dur};
 use super::plan::*;
 use super::schema::{self, ExpectSection, KindName, ProbeSection, Tunables};
 use super::text::Text;
 use crate::assert::Expect;
+use crate::bounded_read;
 use crate::model::ProbeId;
 use crate::redact::Secrets;
 
@@ -152,8 +154,11 @@ fn check_tunables(t: &Tunables, p: &mut Problems<'_>) {
         ],
         p,
     );
+    check_retention(t.retention_days.as_ref(), p);
     check_slo(t.slo.as_ref(), p);
     check_client_limits(t.max_body.as_ref(), t.host_concurrency.as_ref(), p);
+    check_durations([&t.timeout, &t.interval, &t.degraded_after], p);
+    check_user_agent(t.user_agent.as_ref(), p);
 }
 
 /// `max_body` within 1 byte..64 MiB and `host_concurrency` within 1..256.
@@ -181,6 +186,52 @@ fn check_client_limits(
                 Some("the number of probes at once against one host; default 4"),
             );
         }
+    }
+}
+
+/// The probe sends `user_agent` as a header: a value no header can carry
+/// would be dropped silently at run time, so it is refused here.
+fn check_user_agent(ua: Option<&Spanned<Text>>, p: &mut Problems<'_>) {
+    if let Some(ua) = ua
+        && HeaderValue::from_str(ua.get_ref().value()).is_err()
+    {
+        p.at(
+            ua.span(),
+            "user_agent cannot be sent as a header",
+            Some("header values cannot contain line breaks or control characters"),
+        );
+    }
+}
+
+/// Each duration key within its documented range (duration.rs), located.
+fn check_durations([timeout, interval, degraded_after]: [&Option<Dur>; 3], p: &mut Problems<'_>) {
+    let keys = [
+        ("timeout", timeout, duration::TIMEOUT),
+        ("interval", interval, duration::INTERVAL),
+        ("degraded_after", degraded_after, duration::DEGRADED_AFTER),
+    ];
+    for (key, value, bounds) in keys {
+        if let Some(d) = value
+            && let Err(message) = bounds.check(key, d.value)
+        {
+            p.at(d.span.clone(), message, None);
+        }
+    }
+}
+
+/// The longest retention: ten years of raw results (and of `now - retention`
+/// arithmetic that cannot leave chrono's range).
+const MAX_RETENTION_DAYS: u32 = 3650;
+
+fn check_retention(days: Option<&Spanned<u32>>, p: &mut Problems<'_>) {
+    if let Some(d) = days
+        && *d.get_ref() > MAX_RETENTION_DAYS
+    {
+        p.at(
+            d.span(),
+            format!("retention_days must be between 1 and {MAX_RETENTION_DAYS}"),
+            None,
+        );
     }
 }
 
@@ -244,8 +295,10 @@ fn resolve_probe(
         ],
         p,
     );
+    check_retention(s.retention_days.as_ref(), p);
     check_slo(s.slo.as_ref(), p);
     check_client_limits(s.max_body.as_ref(), s.host_concurrency.as_ref(), p);
+    check_durations([&s.timeout, &s.interval, &s.degraded_after], p);
 
     let name = s.name.as_ref().map(|n| n.get_ref().value().to_string());
     let id = match (&s.id, &name) {
@@ -296,11 +349,12 @@ fn resolve_probe(
 
     let mut tls = resolve_tls_options(&s, base_dir, p);
     tls.client_identity = resolve_client_identity(&s, base_dir, p);
+    check_user_agent(s.user_agent.as_ref(), p);
     let user_agent = s
         .user_agent
         .as_ref()
         .or(d.user_agent.as_ref())
-        .map(|t| t.value().to_string())
+        .map(|t| t.get_ref().value().to_string())
         .unwrap_or_else(|| format!("outpost/{}", env!("CARGO_PKG_VERSION")));
 
     let (kind, target_display) = match kind_name {
@@ -356,6 +410,17 @@ fn resolve_probe(
                 })
                 .ok()?;
             let display = t.get_ref().template().to_string();
+            // The TLS handshake names the server (SNI, verification).
+            if kind_name == KindName::Tls
+                && rustls::pki_types::ServerName::try_from(endpoint.host.as_str()).is_err()
+            {
+                p.at(
+                    t.span(),
+                    format!("invalid server name in target {:?}", t.get_ref().template()),
+                    Some("a TLS target is a DNS name or an IP address, with a port"),
+                );
+                return None;
+            }
             if kind_name == KindName::Tcp {
                 (ProbeKind::Tcp(endpoint), display)
             } else {
@@ -372,7 +437,12 @@ fn resolve_probe(
                 return None;
             };
             let name = t.get_ref().value().trim().trim_end_matches('.').to_string();
-            if name.is_empty() || name.contains(char::is_whitespace) || name.contains('/') {
+            // The probe asks exactly this: a name hickory refuses fails here, not at run time.
+            if name.is_empty()
+                || name.contains(char::is_whitespace)
+                || name.contains('/')
+                || hickory_proto::rr::Name::from_utf8(&name).is_err()
+            {
                 p.at(
                     t.span(),
                     format!("invalid DNS name {:?}", t.get_ref().template()),
@@ -430,16 +500,19 @@ fn resolve_probe(
         None => channel_names.iter().cloned().collect(),
     };
 
-    let timeout = s
-        .timeout
-        .or(d.timeout)
-        .map(|d| d.0)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    let degraded_after = s
-        .degraded_after
-        .or(d.degraded_after)
-        .map(|d| d.0)
-        .or(Some(DEFAULT_DEGRADED_AFTER));
+    let pick = |own: &Option<Dur>, def: &Option<Dur>, fallback: Duration| {
+        own.as_ref()
+            .or(def.as_ref())
+            .map(|d| d.value)
+            .unwrap_or(fallback)
+    };
+    let timeout = pick(&s.timeout, &d.timeout, DEFAULT_TIMEOUT);
+    let degraded_after = Some(pick(
+        &s.degraded_after,
+        &d.degraded_after,
+        DEFAULT_DEGRADED_AFTER,
+    ));
+    let interval = pick(&s.interval, &d.interval, DEFAULT_INTERVAL);
     let num = |own: &Option<Spanned<u32>>, def: &Option<Spanned<u32>>, fallback: u32| {
         own.as_ref()
             .or(def.as_ref())
@@ -457,11 +530,7 @@ fn resolve_probe(
         group: s.group.map(|g| g.value().to_string()),
         kind,
         timeout,
-        interval: s
-            .interval
-            .or(d.interval)
-            .map(|d| d.0)
-            .unwrap_or(DEFAULT_INTERVAL),
+        interval,
         degraded_after,
         failure_threshold: num(&s.failure_threshold, &d.failure_threshold, 2),
         success_threshold: num(&s.success_threshold, &d.success_threshold, 1),
@@ -578,7 +647,7 @@ fn resolve_tls_options(s: &ProbeSection, base_dir: &Path, p: &mut Problems<'_>) 
     let mut extra_roots = Vec::new();
     if let Some(ca) = &s.ca_file {
         let path = base_dir.join(ca.get_ref().value());
-        match std::fs::read(&path) {
+        match bounded_read::read(&path, bounded_read::PEM_LIMIT) {
             Ok(pem) => {
                 let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_slice()).collect();
                 match certs {

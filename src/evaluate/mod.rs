@@ -134,7 +134,13 @@ fn step_probe(
     let mut events: Vec<EventKind> = Vec::new();
 
     if new_state != State::Maintenance {
-        match incident_id.and_then(|i| w.incident(i).ok().flatten()) {
+        // A damaged incidents page stops the run (exit 3) rather than opening
+        // a second incident for the same outage.
+        let open = match incident_id {
+            Some(i) => w.incident(i)?,
+            None => None,
+        };
+        match open {
             None if new_state.severity() > 0 => {
                 let first = w.first_failure(id, fresh_after)?;
                 let opened = match &first {

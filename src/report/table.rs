@@ -96,11 +96,18 @@ pub fn render(report: &RunReport, specs: &[ProbeSpec], color: bool) -> String {
         out.push('\n');
     }
     let d = &report.delivery;
-    if d.delivered + d.pending + d.failed > 0 {
+    if d.delivered + d.pending + d.failed + d.superseded > 0 {
         out.push_str(&format!(
-            "notifications: {} delivered, {} still queued, {} given up\n",
+            "notifications: {} delivered, {} still queued, {} given up",
             d.delivered, d.pending, d.failed
         ));
+        if d.superseded > 0 {
+            out.push_str(&format!(
+                ", {} superseded by a newer event of their incident",
+                d.superseded
+            ));
+        }
+        out.push('\n');
         for e in &d.errors {
             out.push_str(&sanitize(&format!("  {e}")));
             out.push('\n');

@@ -117,6 +117,60 @@ pub fn check_owner(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The directory `path` is in (`.` for a bare file name).
+pub(super) fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Refuse a store that could not be written, before anything is opened or
+/// probed: the file (when it exists) and its directory, where SQLite creates
+/// the -wal and -shm files, must be writable by this process. Asked of the
+/// kernel without writing, so a refused store is left exactly as it was.
+pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+    let read_only = |reason: String| StoreError::ReadOnly {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if path.exists()
+        && let Err(e) = may_write(path)
+    {
+        return Err(read_only(format!("the file is not writable ({e})")));
+    }
+    let dir = directory_of(path);
+    if !dir.is_dir() {
+        return Err(StoreError::NoDirectory {
+            path: path.to_path_buf(),
+            dir,
+        });
+    }
+    if let Err(e) = may_write(&dir) {
+        return Err(read_only(format!(
+            "its directory {} is not writable ({e}), and SQLite keeps its -wal and -shm files there",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether this process may write `path` (a directory: create files in it),
+/// by its effective ids; a read-only mount answers no.
+fn may_write(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `c` is a valid NUL-terminated path; faccessat only reads it.
+    let answer =
+        unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) };
+    if answer == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// The file SQLite keeps beside `path` with `suffix` ("-wal", "-shm", "-journal").
 pub(super) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -175,6 +229,17 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (x)").expect("table");
         drop(conn);
         assert!(matches!(inspect(&path), Err(StoreError::Foreign { .. })));
+    }
+
+    #[test]
+    fn a_store_in_a_missing_directory_is_refused_by_name() {
+        let dir = temp();
+        let path = dir.path().join("nope").join("o.db");
+        assert!(matches!(
+            check_writable(&path),
+            Err(StoreError::NoDirectory { .. })
+        ));
+        assert!(check_writable(&dir.path().join("o.db")).is_ok());
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[Step] = &[
     Step::Sql(V2_STATES),
     Step::Sql(V3_ROLLUPS),
     Step::Code(migrate_v4::compact),
+    Step::Sql(OUTBOX_ORDER),
 ];
 
 /// The version that made the store compact ([`migrate_v4`]): opening an
@@ -142,6 +143,40 @@ CREATE TABLE rollups (
     transfer_sum REAL NOT NULL, transfer_n INTEGER NOT NULL,
     PRIMARY KEY (probe, location, day)
 ) STRICT;
+";
+
+/// The outbox keeps each incident's notifications in order (outbox.rs): a
+/// notification that a newer one of its incident made stale is `superseded`
+/// (never sent, `superseded_by` the newer row) instead of pending, and a
+/// receiver's `Retry-After` beyond the run is kept as `not_before`. SQLite
+/// cannot change a CHECK in place, so the table is rebuilt with its rows.
+const OUTBOX_ORDER: &str = "
+CREATE TABLE outbox_ordered (
+    id            INTEGER PRIMARY KEY,
+    channel       TEXT    NOT NULL,
+    probe         TEXT    NOT NULL,
+    incident_id   INTEGER NOT NULL,
+    event         TEXT    NOT NULL,
+    payload       TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    status        TEXT    NOT NULL
+                  CHECK (status IN ('pending', 'delivered', 'failed', 'superseded')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    delivered_at  INTEGER,
+    receipt       TEXT,
+    claimed_until INTEGER,
+    not_before    INTEGER,
+    superseded_by INTEGER
+) STRICT;
+INSERT INTO outbox_ordered (id, channel, probe, incident_id, event, payload, created_at,
+                            status, attempts, last_error, delivered_at, receipt, claimed_until)
+    SELECT id, channel, probe, incident_id, event, payload, created_at,
+           status, attempts, last_error, delivered_at, receipt, claimed_until FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_ordered RENAME TO outbox;
+CREATE INDEX outbox_status ON outbox (status, id);
+CREATE INDEX outbox_channel_incident ON outbox (channel, incident_id, id);
 ";
 
 /// The schema version this binary writes and understands.

@@ -39,16 +39,26 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating and migrating if needed) the store at `path`, refusing
-    /// any file that is not ours without changing a byte of it.
+    /// Open for writing (creating and migrating if needed) the store at
+    /// `path`, refusing any file that is not ours, and a store this process
+    /// could not write, without changing a byte of it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         guard::inspect(path)?;
+        guard::check_writable(path)?;
 
         let mut conn =
             Connection::open(path).map_err(StoreError::sqlite(path, "opening the store"))?;
         // busy_timeout first: every later statement may meet another writer.
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(StoreError::sqlite(path, "setting busy_timeout"))?;
+        // The kernel's answer above can differ from SQLite's (a file swapped
+        // meanwhile): SQLite then opened it for reading only.
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+                reason: "SQLite could open it for reading only".to_string(),
+            });
+        }
         let mode = switch_to_wal(&conn, path)?;
         if !mode.eq_ignore_ascii_case("wal") {
             // Some file systems (network mounts) cannot share WAL memory; the

@@ -1,7 +1,6 @@
 //! The templates: built into the binary, each overridable by a file of the
 //! same name in `--templates DIR`.
 
-use std::io::ErrorKind as IoKind;
 use std::path::Path;
 
 use tera::{Context, ErrorKind, Tera};
@@ -87,12 +86,12 @@ impl Templates {
 
 /// The contents of `path`, or None when there is no such file.
 fn read_optional(path: &Path) -> Result<Option<String>, RenderError> {
-    match std::fs::read_to_string(path) {
+    match crate::bounded_read::read_text(path, crate::bounded_read::TEMPLATE_LIMIT) {
         Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == IoKind::NotFound => Ok(None),
-        Err(source) => Err(RenderError::Io {
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(RenderError::Io {
             path: path.to_path_buf(),
-            source,
+            source: std::io::Error::other(e),
         }),
     }
 }

@@ -1,10 +1,11 @@
 //! What a notification says, independent of the channel that carries it. It is
-//! stored in the outbox as JSON, so its shape is part of the store.
+//! stored in the outbox as JSON, so its shape is part of the store; the store,
+//! evaluation and alerting all speak it, so it lives here, below them.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Cause, State};
+use super::{Cause, State};
 
 /// Why a notification is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,6 +24,11 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Whether the event is about a failure (reminders and recoveries follow one).
+    pub fn opens(self) -> bool {
+        matches!(self, EventKind::Down | EventKind::Degraded)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Down => "down",
