@@ -33,8 +33,10 @@ fn bin(ws: &Workspace, db: &Path) -> std::process::Command {
 
 fn results_in(db: &Path) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open store");
-    conn.query_row("SELECT COUNT(*) FROM results", [], |r| r.get(0))
-        .expect("count results")
+    conn.query_row("SELECT COALESCE(SUM(n), 0) FROM result_blocks", [], |r| {
+        r.get(0)
+    })
+    .expect("count results")
 }
 
 fn healthy_probe(ws: &Workspace) {
@@ -278,7 +280,7 @@ fn a_damaged_store_is_reported_never_rendered() {
     let root: i64 = rusqlite::Connection::open(ws.db())
         .expect("open")
         .query_row(
-            "SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'",
+            "SELECT rootpage FROM sqlite_schema WHERE name = 'day_rollups'",
             [],
             |r| r.get(0),
         )

@@ -44,9 +44,11 @@ pub const REMIND_EVERY: Bounds = Bounds {
     min: MINUTE,
     max: Duration::from_secs(7 * 86_400),
 };
-/// The command line's `--every` and `--render-every`.
+/// The command line's `--every` and `--render-every`. Rounds shorter than
+/// a second are no use in production but cost nothing to allow, and make a
+/// local trial (or a test of the workflow's own steps) quick.
 pub const FLAG: Bounds = Bounds {
-    min: SECOND,
+    min: Duration::from_millis(100),
     max: DAY,
 };
 /// No duration anywhere is longer: what the parser accepts before a key's own
