@@ -7,7 +7,7 @@ use super::gather::{exact_percentile, phases as result_phases};
 use super::site::*;
 use crate::config::{Config, ProbeSpec};
 use crate::model::{Outcome, ProbeResult, State, millis};
-use crate::rollup::{DayRollup, Summary, budget_left, summarize};
+use crate::rollup::{DayRollup, budget_left, counts_between, summarize_sorted};
 use crate::store::incidents::Incident;
 use crate::store::{Store, StoreError};
 
@@ -44,7 +44,7 @@ pub fn probe_history(
     let reach = i64::from(cfg.page.history_days).max(366);
     let first_day = today - Duration::days(reach - 1);
     let rollups = store.rollups(&spec.id.0, first_day, today)?;
-    let window = |days: i64| summarize(&rollups, today - Duration::days(days - 1), today);
+    let window = |days: i64| summarize_sorted(&rollups, today - Duration::days(days - 1), today);
     let (d7, d30, d90) = (window(7), window(30), window(90));
 
     let h24 = day_summary_from_raw(cfg, spec, recent);
@@ -71,7 +71,7 @@ pub fn probe_history(
         .rev()
         .map(|back| {
             let day = today - Duration::days(back);
-            let s = summarize(&rollups, day, day);
+            let s = summarize_sorted(&rollups, day, day);
             let m = s.phases.means();
             DayLatency {
                 date: day,
@@ -96,7 +96,7 @@ pub fn probe_history(
             let iso = start.iso_week();
             PeriodUptime {
                 label: format!("{}-W{:02}", iso.year(), iso.week()),
-                uptime: summarize(&rollups, start, start + Duration::days(6)).uptime(),
+                uptime: counts_between(&rollups, start, start + Duration::days(6)).uptime(),
             }
         })
         .collect();
@@ -110,7 +110,7 @@ pub fn probe_history(
             };
             Some(PeriodUptime {
                 label: start.format("%Y-%m").to_string(),
-                uptime: summarize(&rollups, start, end).uptime(),
+                uptime: counts_between(&rollups, start, end).uptime(),
             })
         })
         .collect();
@@ -180,7 +180,7 @@ fn day_view(
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> DayView {
-    let s: Summary = summarize(rollups, day, day);
+    let counts = counts_between(rollups, day, day);
     let start = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
     let end = (start + Duration::days(1)).min(now);
     let mut partial = 0i64;
@@ -188,7 +188,7 @@ fn day_view(
     let mut ids = Vec::new();
     // A day without results measured nothing: no outage minutes are claimed
     // for it, even inside an incident that stayed open across the gap.
-    for i in incidents.iter().filter(|_| s.counts.runs > 0) {
+    for i in incidents.iter().filter(|_| counts.runs > 0) {
         let from = i.started_at.max(start);
         let to = i.resolved_at.unwrap_or(now).min(end);
         if to <= from {
@@ -205,13 +205,13 @@ fn day_view(
     let in_maintenance = cfg.maintenance.iter().any(|m| {
         (m.probes.is_empty() || m.probes.contains(&spec.id)) && m.start < end && m.end > start
     });
-    let worst = if s.counts.runs == 0 {
+    let worst = if counts.runs == 0 {
         None
     } else if major > 0 {
         Some(State::Down)
     } else if partial > 0 {
         Some(State::Degraded)
-    } else if in_maintenance && s.counts.maintenance > 0 {
+    } else if in_maintenance && counts.maintenance > 0 {
         Some(State::Maintenance)
     } else {
         Some(State::Operational)
@@ -219,22 +219,41 @@ fn day_view(
     DayView {
         date: day,
         worst,
-        uptime: s.uptime(),
+        uptime: counts.uptime(),
         partial_minutes: u32::try_from(partial).unwrap_or(u32::MAX),
         major_minutes: u32::try_from(major).unwrap_or(u32::MAX),
         incidents: ids,
     }
 }
 
-/// Points for the 24 h chart.
+/// At most this many points on the 24 h chart: one per 5 minutes. A probe at
+/// one-minute resolution from several locations has thousands of results a
+/// day; a chart a few hundred pixels wide shows no more, and the page stays
+/// small and quick to render.
+const CHART_POINTS: i64 = 288;
+
+/// Points for the 24 h chart: every result when they fit, otherwise the worst
+/// result of each 5-minute slot (the worst outcome, then the slowest), so no
+/// failure and no spike is lost.
 pub fn points(recent: &[ProbeResult]) -> Vec<Point> {
-    recent
-        .iter()
-        .map(|r| Point {
-            at: r.started_at,
-            outcome: r.outcome,
-            latency_ms: millis(r.latency),
-            phases: result_phases(r),
-        })
-        .collect()
+    let point = |r: &ProbeResult| Point {
+        at: r.started_at,
+        outcome: r.outcome,
+        latency_ms: millis(r.latency),
+        phases: result_phases(r),
+    };
+    if recent.len() as i64 <= CHART_POINTS {
+        return recent.iter().map(point).collect();
+    }
+    let slot_ms = Duration::days(1).num_milliseconds() / CHART_POINTS;
+    let mut worst: std::collections::BTreeMap<i64, &ProbeResult> =
+        std::collections::BTreeMap::new();
+    for r in recent {
+        let slot = r.started_at.timestamp_millis().div_euclid(slot_ms);
+        let e = worst.entry(slot).or_insert(r);
+        if (r.outcome, r.latency) > (e.outcome, e.latency) {
+            *e = r;
+        }
+    }
+    worst.values().map(|r| point(r)).collect()
 }

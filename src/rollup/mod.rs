@@ -160,6 +160,35 @@ pub fn summarize<'a>(
     s
 }
 
+/// The rollups of days `from..=to` in `rollups`, which is sorted by day (as
+/// the store returns them): found by binary search, so a page that asks for
+/// many windows of a long history reads each day a few times, not every day
+/// for every window.
+pub fn days_between(rollups: &[DayRollup], from: NaiveDate, to: NaiveDate) -> &[DayRollup] {
+    let start = rollups.partition_point(|r| r.day < from);
+    let end = rollups.partition_point(|r| r.day <= to);
+    rollups.get(start..end.max(start)).unwrap_or(&[])
+}
+
+/// Counts only (no histogram merge) of days `from..=to` of sorted `rollups`:
+/// what uptime over a week, a month or a day bar needs.
+pub fn counts_between(rollups: &[DayRollup], from: NaiveDate, to: NaiveDate) -> Counts {
+    let mut c = Counts::default();
+    for r in days_between(rollups, from, to) {
+        c.merge(&r.counts);
+    }
+    c
+}
+
+/// [`summarize`] for sorted `rollups`, reading only days `from..=to`.
+pub fn summarize_sorted(rollups: &[DayRollup], from: NaiveDate, to: NaiveDate) -> Summary {
+    let mut s = Summary::default();
+    for r in days_between(rollups, from, to) {
+        s.add(r);
+    }
+    s
+}
+
 /// Error budget left: 1.0 untouched, 0.0 spent, negative overspent.
 pub fn budget_left(slo_percent: f64, uptime_percent: f64) -> f64 {
     let allowed = 100.0 - slo_percent;
@@ -179,6 +208,27 @@ mod tests {
         assert!((budget_left(99.9, 99.95) - 0.5).abs() < 1e-9);
         assert!(budget_left(99.9, 99.0) < 0.0);
         assert_eq!(budget_left(100.0, 100.0), 1.0);
+    }
+
+    #[test]
+    fn sorted_windows_read_only_their_days() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
+        let mut rollups = Vec::new();
+        for d in 1..=10 {
+            for location in ["eu", "us"] {
+                let mut r = DayRollup::empty("api", location, day(d));
+                r.counts.runs = u64::from(d);
+                rollups.push(r);
+            }
+        }
+        assert_eq!(days_between(&rollups, day(3), day(4)).len(), 4);
+        assert_eq!(counts_between(&rollups, day(3), day(4)).runs, 14);
+        assert_eq!(
+            summarize_sorted(&rollups, day(1), day(10)),
+            summarize(&rollups, day(1), day(10))
+        );
+        assert!(days_between(&rollups, day(12), day(20)).is_empty());
+        assert!(days_between(&rollups, day(5), day(4)).is_empty());
     }
 
     #[test]
