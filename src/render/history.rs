@@ -257,3 +257,43 @@ pub fn points(recent: &[ProbeResult]) -> Vec<Point> {
     }
     worst.values().map(|r| point(r)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Cause, Phases, ProbeId, ResultId};
+
+    fn result(minute: i64, outcome: Outcome, ms: u64) -> ProbeResult {
+        ProbeResult {
+            probe: ProbeId("api".into()),
+            id: ResultId(minute as u32),
+            location: "eu".into(),
+            started_at: DateTime::from_timestamp(1_764_000_000 + minute * 60, 0)
+                .unwrap_or_default(),
+            outcome,
+            cause: (outcome != Outcome::Up).then_some(Cause::Status),
+            message: None,
+            status: Some(200),
+            latency: std::time::Duration::from_millis(ms),
+            phases: Phases::default(),
+            cert_expires_at: None,
+            body_bytes: None,
+            body_decoded_bytes: None,
+            http_version: None,
+            ip: None,
+        }
+    }
+
+    #[test]
+    fn a_day_at_one_minute_keeps_every_failure_and_spike_in_288_points() {
+        let mut day: Vec<ProbeResult> = (0..1440).map(|m| result(m, Outcome::Up, 40)).collect();
+        day[100] = result(100, Outcome::Down, 3);
+        day[700] = result(700, Outcome::Up, 900);
+        let points = points(&day);
+        assert!(points.len() <= 289, "{}", points.len());
+        assert!(points.iter().any(|p| p.outcome == Outcome::Down));
+        assert!(points.iter().any(|p| p.latency_ms == 900.0));
+        // Few results are drawn as they are.
+        assert_eq!(super::points(&day[..50]).len(), 50);
+    }
+}
