@@ -20,7 +20,8 @@ use crate::demo::history::{self, Script, Simulation};
 use crate::demo::simulate;
 use crate::demo::{self, LOCATION, ScratchDir, endpoints};
 use crate::engine::{self, RunOptions};
-use crate::evaluate::record::{record, retain};
+use crate::evaluate::evaluate;
+use crate::evaluate::record::{in_maintenance, retain};
 use crate::model::ProbeResult;
 use crate::probe::ProbeContext;
 use crate::store::{Store, StoreError};
@@ -203,8 +204,11 @@ fn write_config(
         .map_err(|e| CommandError::usage(format!("the demo config does not load (a bug): {e}")))
 }
 
-/// Write runs of one day in one transaction, each recorded as `run` records
-/// it (alerts off: the demo has no channels), then retention as of the last.
+/// Write runs of one day in one transaction: the day's results stored and
+/// rolled up at once (each counted once, as `run` counts them), then each run
+/// evaluated in turn as `run` evaluates it (alerts off: the demo has no
+/// channels; evaluation reads no raw results, so the order is the same), then
+/// retention as of the last run.
 fn store_runs(
     store: &mut Store,
     cfg: &Config,
@@ -213,9 +217,11 @@ fn store_runs(
     let Some(last) = runs.last().map(|(at, _)| *at) else {
         return Ok(());
     };
+    let all: Vec<ProbeResult> = runs.iter().flat_map(|(_, rs)| rs.iter().cloned()).collect();
     store.write(|w| {
+        w.record_results(&all, &|r| in_maintenance(cfg, r))?;
         for (at, results) in runs {
-            record(w, cfg, results, *at, false)?;
+            evaluate(w, cfg, results, *at, false)?;
         }
         retain(w, cfg, last)?;
         Ok(())
