@@ -11,7 +11,7 @@
 //! index.html, `probe` for probe.html, `months` for history.html.
 
 mod bars;
-mod format;
+pub(crate) mod format;
 mod svg;
 mod templates;
 mod view;
@@ -33,10 +33,12 @@ pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderE
     let common = views.common();
     let mut files = Vec::new();
 
-    let description = common
-        .description
-        .clone()
-        .unwrap_or_else(|| format!("Current status and incident history of {}.", common.title));
+    let description = common.description.clone().unwrap_or_else(|| {
+        format!(
+            "Current status and incident history of {}.",
+            format::isolate(&common.title)
+        )
+    });
     let base = |path: &str, root: &str, title: String, description: String| {
         let mut ctx = Context::new();
         ctx.insert("page", &common);
@@ -50,7 +52,7 @@ pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderE
     let mut ctx = base(
         "index.html",
         "",
-        format!("{} status", common.title),
+        format!("{} status", format::isolate(&common.title)),
         description,
     );
     ctx.insert("index", &views.index());
@@ -60,8 +62,11 @@ pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderE
     let mut ctx = base(
         "history.html",
         "",
-        format!("Incident history · {}", common.title),
-        format!("Every incident of {}, newest first.", common.title),
+        format!("Incident history · {}", format::isolate(&common.title)),
+        format!(
+            "Every incident of {}, newest first.",
+            format::isolate(&common.title)
+        ),
     );
     ctx.insert("months", &views.history());
     files.push(page(&templates, "history.html", "history.html", &ctx)?);
@@ -72,10 +77,16 @@ pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderE
         let mut ctx = base(
             &path,
             "../",
-            format!("{} · {} status", p.name, common.title),
+            format!(
+                "{} · {} status",
+                format::isolate(&p.name),
+                format::isolate(&common.title)
+            ),
             format!(
                 "{}: {}. Uptime and latency over {} days.",
-                p.name, detail.row.status.word, common.history_days
+                format::isolate(&p.name),
+                detail.row.status.word,
+                common.history_days
             ),
         );
         ctx.insert("probe", &detail);

@@ -8,6 +8,7 @@ pub mod gather;
 pub mod history;
 pub mod html;
 pub mod metrics;
+pub mod scrub;
 pub mod site;
 pub mod statuspage;
 
