@@ -147,7 +147,8 @@ timeout = "2s"
 
 [[probe]]
 id = "api"
-name = "Public API"
+# A right-to-left override in a name must not reorder the page's own words.
+name = "Public API \u202Ereversed"
 group = "Core services"
 url = "http://{web}/health"
 

@@ -184,7 +184,11 @@ mod tests {
             ]
         );
         assert!(bars[2].label.contains("Down 36 min"));
-        assert!(bars[2].label.contains("Incident: \u{2068}API errors\u{2069}"));
+        assert!(
+            bars[2]
+                .label
+                .contains("Incident: \u{2068}API errors\u{2069}")
+        );
         assert!(bars[0].label.contains("No data"));
         assert!(bars[3].old && !bars[4].old);
     }
