@@ -174,7 +174,10 @@ pub struct MaintenanceCard {
 pub struct DayIncidents {
     pub date: String,
     pub iso: String,
+    /// At most [`NOW_CARDS`], failures that started together merged.
     pub incidents: Vec<IncidentCard>,
+    /// Cards of the day not shown ("and N more").
+    pub more: usize,
 }
 
 /// A month of the history page.
@@ -359,6 +362,13 @@ impl<'a> Views<'a> {
             .iter()
             .filter(|i| i.resolved_at.is_none())
             .collect();
+        self.clustered(open)
+    }
+
+    /// `incidents` (newest first) as cards, automatic ones nobody wrote
+    /// about that started together in one group merged into one card.
+    fn clustered(&self, incidents: Vec<&IncidentView>) -> Vec<IncidentCard> {
+        let open = incidents;
         let group_of = |i: &IncidentView| {
             i.probes
                 .first()
@@ -398,12 +408,23 @@ impl<'a> Views<'a> {
             .first()
             .and_then(|p| self.probes.get(p.as_str()))
             .and_then(|p| p.group.clone());
-        card.title = match (&group, down) {
-            (Some(g), true) => format!("{} services of {g} are down", many.len()),
-            (Some(g), false) => format!("{} services of {g} are degraded", many.len()),
-            (None, true) => format!("{} services are down", many.len()),
-            (None, false) => format!("{} services are degraded", many.len()),
+        let open = many.iter().any(|i| i.resolved_at.is_none());
+        let verb = if open { "are" } else { "were" };
+        let what = if down { "down" } else { "degraded" };
+        card.title = match &group {
+            Some(g) => format!("{} services of {g} {verb} {what}", many.len()),
+            None => format!("{} services {verb} {what}", many.len()),
         };
+        let start = many.iter().map(|i| i.started_at).min();
+        let end = many.iter().filter_map(|i| i.resolved_at).max();
+        if open {
+            card.open = true;
+            card.resolved = None;
+            card.status = "Ongoing".to_string();
+        } else if let (Some(start), Some(end)) = (start, end) {
+            card.resolved = Some(Time::at(self.tz, end));
+            card.duration = format::duration((end - start).to_std().unwrap_or_default());
+        }
         let ids: Vec<String> = many.iter().flat_map(|i| i.probes.clone()).collect();
         card.probes = self.links(&ids);
         card.updates.clear();
@@ -692,10 +713,14 @@ impl<'a> Views<'a> {
             .filter(|i| i.started_at.date_naive() == day)
             .collect();
         incidents.sort_by_key(|i| Reverse(i.started_at));
+        let mut cards = self.clustered(incidents);
+        let more = cards.len().saturating_sub(NOW_CARDS);
+        cards.truncate(NOW_CARDS);
         DayIncidents {
             date: day.format("%-d %B %Y").to_string(),
             iso: day.format("%Y-%m-%d").to_string(),
-            incidents: incidents.into_iter().map(|i| self.incident(i)).collect(),
+            incidents: cards,
+            more,
         }
     }
 }
