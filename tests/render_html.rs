@@ -1034,3 +1034,48 @@ fn degraded_days_are_labelled_degraded_not_partial_outage() {
     }
     assert!(pages["index.html"].contains("Degraded 42 min"));
 }
+
+#[test]
+fn a_hundred_probes_all_down_still_fit_in_200_kb() {
+    let mut site = big_site();
+    let mut incidents = Vec::new();
+    for (g, group) in site.groups.iter_mut().enumerate() {
+        for (i, p) in group.probes.iter_mut().enumerate() {
+            p.state = State::Down;
+            p.group = group.name.clone();
+            let k = g * 10 + i;
+            incidents.push(IncidentView {
+                automatic: true,
+                postmortem: None,
+                postmortem_html: None,
+                id: format!("auto-{}", 1000 + k),
+                title: format!("{} outage", p.name),
+                status: IncidentStatus::Investigating,
+                impact: Impact::Major,
+                probes: vec![p.id.clone()],
+                // Some start together, some apart.
+                started_at: now() - Duration::minutes((k % 7 * 40) as i64 + 5),
+                resolved_at: None,
+                worst_state: Some(State::Down),
+                cause: Some(Cause::Connect),
+                message: Some("connection refused".into()),
+                updates: vec![IncidentUpdate {
+                    id: format!("auto-{}-1", 1000 + k),
+                    at: now() - Duration::minutes(5),
+                    status: IncidentStatus::Investigating,
+                    body: format!("{} is down: connection refused", p.name),
+                    body_html: format!("{} is down: connection refused", p.name),
+                    automatic: true,
+                }],
+            });
+        }
+    }
+    site.incidents = incidents;
+    site.overall = Overall::MajorOutage;
+    let index = &render(&site)["index.html"];
+    assert!(
+        index.len() < 200_000,
+        "index.html is {} bytes for 100 probes all down",
+        index.len()
+    );
+}
