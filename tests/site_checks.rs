@@ -630,13 +630,13 @@ public_target = true
             "{path} shows the private address"
         );
     }
-    let index = &texts
+    let page = &texts
         .iter()
-        .find(|(p, _)| p == "index.html")
-        .expect("index")
+        .find(|(p, _)| p == "probe/resolver.html")
+        .expect("resolver page")
         .1;
     assert!(
-        index.contains("[hidden]"),
+        page.contains("[hidden]"),
         "the message says something was hidden"
     );
     // A public target keeps its address in its messages.

@@ -16,8 +16,8 @@ use super::format;
 use super::svg::{self, Chart};
 use crate::model::State;
 use crate::render::site::{
-    Group, IncidentStatus, IncidentView, LatestResult, MaintenanceView, PeriodUptime, ProbeView,
-    Site,
+    Group, IncidentStatus, IncidentView, LatestResult, MaintenanceView, PeriodUptime, Point,
+    ProbeView, Site,
 };
 
 /// How many days of incidents the front page lists.
@@ -471,7 +471,9 @@ impl<'a> Views<'a> {
     }
 
     /// One probe's page.
-    pub fn probe(&self, p: &ProbeView) -> ProbeDetail {
+    /// `recent` is the probe's last 24 hours of results (`p.recent`, unless
+    /// the caller kept them out of the site to bound its memory).
+    pub fn probe(&self, p: &ProbeView, recent: &[Point]) -> ProbeDetail {
         let windows = [
             ("24 hours", p.uptime.h24, p.p50.h24, p.p95.h24, p.p99.h24),
             ("7 days", p.uptime.d7, p.p50.d7, p.p95.d7, p.p99.d7),
@@ -515,7 +517,7 @@ impl<'a> Views<'a> {
             budget_short: format::budget_short(p.slo_budget_left),
             budget_note,
             latest: p.latest.as_ref().map(|l| self.latest(l)),
-            chart_24h: svg::last_24h(&p.recent, self.site.generated_at),
+            chart_24h: svg::last_24h(recent, self.site.generated_at),
             chart_30d: svg::last_30d(&p.daily_latency),
             weeks: p.weeks.iter().map(|w| period(w, p.slo)).collect(),
             months: p.months.iter().map(|m| period(m, p.slo)).collect(),
