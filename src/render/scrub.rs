@@ -52,8 +52,24 @@ pub fn hide_addresses(text: &str) -> String {
             })
             .into_owned();
     }
-    for re in [&V4, &HOST].into_iter().flat_map(|r| r.as_ref()) {
+    if let Some(re) = V4.as_ref() {
         out = re.replace_all(&out, HIDDEN).into_owned();
+    }
+    if let Some(re) = HOST.as_ref() {
+        let text = out.clone();
+        out = re
+            .replace_all(&text, |c: &Captures| {
+                let whole = c.get(0);
+                let start = whole.map_or(0, |m| m.start());
+                // `$.queue.depth` is a JSON path, `a.b` after a dot part of one.
+                let before = text[..start].chars().next_back();
+                if matches!(before, Some('$' | '.' | '[' | '_')) {
+                    whole.map_or(String::new(), |m| m.as_str().to_string())
+                } else {
+                    HIDDEN.to_string()
+                }
+            })
+            .into_owned();
     }
     out
 }
@@ -93,6 +109,10 @@ mod tests {
             (
                 "body does not contain \"ok\"",
                 "body does not contain \"ok\"",
+            ),
+            (
+                "$.queue.depth is 42, expected < 10",
+                "$.queue.depth is 42, expected < 10",
             ),
         ] {
             assert_eq!(hide_addresses(input), expected, "{input}");
