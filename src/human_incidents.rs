@@ -86,7 +86,9 @@ pub struct HumanIncident {
     pub impact: Impact,
     /// Sorted oldest first.
     pub updates: Vec<Update>,
-    /// The Markdown after the front matter, rendered.
+    /// The Markdown after the front matter (a summary or postmortem), raw.
+    pub summary: Option<String>,
+    /// The same, rendered.
     pub summary_html: Option<String>,
 }
 
@@ -269,6 +271,7 @@ pub fn parse(
         probes,
         impact: fm.impact.unwrap_or(Impact::Minor),
         updates,
+        summary: (!summary.is_empty()).then(|| summary.to_string()),
         summary_html: (!summary.is_empty()).then(|| markdown_to_safe_html(summary)),
     })
 }

@@ -147,7 +147,8 @@ timeout = "2s"
 
 [[probe]]
 id = "api"
-name = "Public API"
+# A right-to-left override in a name must not reorder the page's own words.
+name = "Public API \u202Ereversed"
 group = "Core services"
 url = "http://{web}/health"
 
@@ -317,4 +318,83 @@ fn demo_page_works_in_a_browser() {
     );
     check_in_browser(&site, "demo");
     update_docs_screenshots("demo");
+}
+
+/// 60 probes in 6 groups, every one at `target`.
+fn sixty(target: &str) -> String {
+    let mut toml = String::from(
+        "[page]\ntitle = \"Sixty\"\n\n[defaults]\nfailure_threshold = 1\ntimeout = \"1s\"\n",
+    );
+    for i in 0..60 {
+        toml.push_str(&format!(
+            "\n[[probe]]\nid = \"p{i}\"\nname = \"Service {i}\"\ngroup = \"Region {}\"\nurl = \"http://{target}/{i}\"\n",
+            i / 10
+        ));
+    }
+    toml
+}
+
+/// The site of the 60 probes of [`sixty`] after one run, one minute later.
+fn sixty_site(target: &str, out: &Path) {
+    let ws = Workspace::new();
+    let (code, doc) = ws.run_json(&sixty(target), &["--now", "2026-11-25T10:00:00Z"]);
+    assert!(code == 0 || code == 1, "exit {code}\n{doc:#}");
+    let _ = std::fs::remove_dir_all(out);
+    let o = outpost()
+        .arg("render")
+        .arg("-c")
+        .arg(ws.path().join("probes.toml"))
+        .arg("--db")
+        .arg(ws.db())
+        .arg("--out")
+        .arg(out)
+        .args(["--now", "2026-11-25T10:01:00Z"])
+        .output()
+        .expect("run outpost render");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Issue 11 (7): at 1280 px, index.html with 60 probes down is at most
+/// 1,500 px taller than with the same 60 probes healthy.
+#[test]
+fn sixty_outages_do_not_bury_the_page() {
+    if !tools_ready() {
+        return;
+    }
+    let web = http::serve(|_req| async { http::respond(200, "ok") });
+    let closed = format!("127.0.0.1:{}", http::closed_port());
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let healthy = tmp.join(format!("sixty-up-{}", std::process::id()));
+    let down = tmp.join(format!("sixty-down-{}", std::process::id()));
+    sixty_site(&web.to_string(), &healthy);
+    sixty_site(&closed, &down);
+    let (up_index, down_index) = (healthy.join("index.html"), down.join("index.html"));
+    let mut cmd = Command::new("node");
+    cmd.arg(script_dir().join("height.mjs"))
+        .arg(&up_index)
+        .arg(&down_index);
+    if let Some(browser) = chromium() {
+        cmd.env("OUTPOST_CHROMIUM", browser);
+    }
+    let out = cmd.output().expect("run node");
+    assert!(
+        out.status.success(),
+        "height.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let heights: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("height.mjs prints JSON");
+    let px = |p: &Path| {
+        heights[p.to_string_lossy().as_ref()]
+            .as_f64()
+            .unwrap_or(0.0)
+    };
+    let (up, down) = (px(&up_index), px(&down_index));
+    eprintln!("index.html at 1280 px: {up} px with 60 probes up, {down} px with 60 down");
+    assert!(up > 1000.0, "the healthy page was measured: {heights}");
+    assert!(
+        down - up <= 1500.0,
+        "60 outages add {} px (at most 1,500)",
+        down - up
+    );
 }

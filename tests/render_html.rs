@@ -170,6 +170,7 @@ fn update(id: &str, at: &str, status: IncidentStatus, body: &str, html: &str) ->
         status,
         body: body.into(),
         body_html: html.into(),
+        automatic: false,
     }
 }
 
@@ -276,6 +277,9 @@ fn site() -> Site {
         ],
         incidents: vec![
             IncidentView {
+                automatic: true,
+                postmortem: None,
+                postmortem_html: None,
                 id: "auto-7".into(),
                 title: "Postgres is down".into(),
                 status: IncidentStatus::Investigating,
@@ -295,6 +299,9 @@ fn site() -> Site {
                 )],
             },
             IncidentView {
+                automatic: false,
+                postmortem: None,
+                postmortem_html: None,
                 id: "evil-1".into(),
                 title: format!("{SCRIPT_NAME} failing"),
                 status: IncidentStatus::Resolved,
@@ -308,6 +315,9 @@ fn site() -> Site {
                 updates: Vec::new(),
             },
             IncidentView {
+                automatic: false,
+                postmortem: Some("A **bad** deploy.".into()),
+                postmortem_html: Some("<p>POSTMORTEM: a <strong>bad</strong> deploy.</p>".into()),
                 id: "checkout".into(),
                 title: MARKUP_TITLE.into(),
                 status: IncidentStatus::Resolved,
@@ -456,7 +466,9 @@ fn every_probe_row_is_there_with_its_state_in_words() {
         ("dns", "Apex DNS", "Unknown"),
     ] {
         let row_start = index
-            .find(&format!("<h3><a href=\"probe/{id}.html\">{name}</a>"))
+            .find(&format!(
+                "<h3><a href=\"probe/{id}.html\"><bdi>{name}</bdi></a>"
+            ))
             .unwrap_or_else(|| panic!("row of {id}"));
         let row = &index[row_start..row_start + 400];
         assert!(
@@ -465,7 +477,7 @@ fn every_probe_row_is_there_with_its_state_in_words() {
         );
     }
     // The banner: icon, Statuspage's words and a colour class.
-    assert!(index.contains("class=\"banner s-down\""));
+    assert!(index.contains("class=\"banner s-partial\""));
     assert!(index.contains("<h2 id=\"overall\">Partial Outage</h2>"));
     // Every probe has its page, and the history page exists.
     for id in ["api", "db", "web", "cdn", "dns", "evil"] {
@@ -520,15 +532,18 @@ fn bars_cover_every_day_and_each_is_focusable_with_a_dated_label() {
     let label = attr(last, "aria-label").unwrap();
     assert!(label.contains("Wed 25 Nov 2026"), "{label}");
     assert!(label.contains("97.50% uptime"), "{label}");
-    assert!(label.contains("Major outage 36 min"), "{label}");
-    assert!(label.contains("Incident: Postgres is down"), "{label}");
-    // Partial outage minutes on a degraded day, with the (escaped) title.
+    assert!(label.contains("Down 36 min"), "{label}");
+    assert!(
+        label.contains("Incident: \u{2068}Postgres is down\u{2069}"),
+        "{label}"
+    );
+    // Degraded minutes on a degraded day, with the (escaped) title.
     let api_bad = rows[0]
         .iter()
         .find(|li| li.contains("class=\"warn"))
         .unwrap();
     let label = attr(api_bad, "aria-label").unwrap();
-    assert!(label.contains("Partial outage 42 min"), "{label}");
+    assert!(label.contains("Degraded 42 min"), "{label}");
     assert!(
         label.contains("Errors on &lt;b onmouseover=alert(2)&gt;checkout"),
         "{label}"
@@ -618,7 +633,7 @@ fn templates_can_be_overridden_one_at_a_time() {
     assert!(index.contains("<p>Custom note</p>"));
     // The rest fall back to the built-in templates.
     assert!(pages["history.html"].contains("<h1>Incident history</h1>"));
-    assert!(pages["probe/api.html"].contains("<h1>Public API</h1>"));
+    assert!(pages["probe/api.html"].contains("<h1><bdi>Public API</bdi></h1>"));
 }
 
 #[test]
@@ -772,7 +787,7 @@ fn history_lists_every_incident_newest_first_with_updates() {
     assert!(history.contains("<strong>Identified</strong>"));
     assert!(history.contains("lasted 42m"));
     // A probe that is no longer configured is named without a link.
-    assert!(history.contains(", gone</p>"));
+    assert!(history.contains(", <bdi>gone</bdi></p>"));
 }
 
 #[test]
@@ -795,7 +810,7 @@ fn the_probe_page_has_charts_with_text_alternatives() {
     assert_eq!(bar_rows(api).len(), 1);
     assert!(api.contains("2026-W48"));
     assert!(api.contains("<span class=\"pl\">2026-06</span> <span class=\"pv\">99.20%</span>"));
-    assert!(api.contains("<th scope=\"row\">us-east</th>"));
+    assert!(api.contains("<th scope=\"row\"><bdi>us-east</bdi></th>"));
     assert!(api.contains(">87% left<"));
     assert!(api.contains("About 37 min of downtime left of 43 min allowed over 30 days."));
     assert!(api.contains("href=\"../history.html#incident-checkout\""));
@@ -807,7 +822,7 @@ fn the_probe_page_has_charts_with_text_alternatives() {
     assert!(dns.contains("No data for this period."));
     // The target is shown only as text.
     let evil = &pages["probe/evil.html"];
-    assert!(evil.contains("<code>https://x.example/&quot;&gt;&lt;img"));
+    assert!(evil.contains("<code><bdi>https://x.example/&quot;&gt;&lt;img"));
 }
 
 #[test]
@@ -860,7 +875,7 @@ fn an_empty_site_still_renders_every_page() {
     assert!(index.contains("No probes are configured."));
     assert!(!index.contains("id=\"now\""));
     assert_eq!(index.matches("No incidents reported.").count(), 14);
-    assert!(pages["history.html"].contains("No incidents reported."));
+    assert!(pages["history.html"].contains("No incidents or maintenance reported."));
 }
 
 #[test]
@@ -878,4 +893,189 @@ fn times_are_shown_in_the_page_time_zone() {
         "no CET time in the page"
     );
     assert!(index.contains("Times are in Europe/Berlin"));
+}
+
+#[test]
+fn the_written_postmortem_is_shown_with_its_incident() {
+    let pages = render(&site());
+    let pm = "<p>POSTMORTEM: a <strong>bad</strong> deploy.</p>";
+    assert!(pages["history.html"].contains(pm), "history.html");
+    assert!(pages["probe/api.html"].contains(pm), "the probe page");
+}
+
+#[test]
+fn automatic_incidents_say_ongoing_or_resolved_unless_people_wrote() {
+    let mut s = site();
+    // auto-7 with only outpost's own update: nobody is investigating.
+    s.incidents[0]
+        .updates
+        .iter_mut()
+        .for_each(|u| u.automatic = true);
+    let pages = render(&s);
+    let now_section = section(&pages["index.html"], "id=\"now\"");
+    assert!(now_section.contains("Ongoing"), "{now_section}");
+    assert!(!now_section.contains("Investigating"), "{now_section}");
+    // With a person's update, the person's status.
+    let pages = render(&site());
+    assert!(section(&pages["index.html"], "id=\"now\"").contains("Investigating"));
+}
+
+/// The text of `html` from `marker` to the end of its `</section>`.
+fn section<'a>(html: &'a str, marker: &str) -> &'a str {
+    let from = html.find(marker).unwrap_or(html.len());
+    let rest = &html[from..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+/// `n` probes of one group, all down since about the same minute.
+fn outage_site(n: usize, groups: usize) -> Site {
+    let mut s = site();
+    s.groups = (0..groups)
+        .map(|g| Group {
+            id: format!("g{g}"),
+            name: Some(format!("Region {g}")),
+            probes: (0..n / groups)
+                .map(|i| {
+                    let k = g * (n / groups) + i;
+                    let mut p = probe(&format!("p{k}"), &format!("Service {k}"), State::Down, k);
+                    p.group = Some(format!("Region {g}"));
+                    p
+                })
+                .collect(),
+        })
+        .collect();
+    s.incidents = (0..n)
+        .map(|k| IncidentView {
+            automatic: true,
+            postmortem: None,
+            postmortem_html: None,
+            id: format!("auto-{}", 100 + k),
+            title: format!("Service {k} outage"),
+            status: IncidentStatus::Investigating,
+            impact: Impact::Major,
+            probes: vec![format!("p{k}")],
+            started_at: now() - chrono::Duration::minutes(30 + (k % 3) as i64),
+            resolved_at: None,
+            worst_state: Some(State::Down),
+            cause: Some(Cause::Connect),
+            message: Some("connection refused".into()),
+            updates: Vec::new(),
+        })
+        .collect();
+    s.maintenance.clear();
+    s
+}
+
+#[test]
+fn many_outages_that_start_together_are_one_card() {
+    let pages = render(&outage_site(60, 1));
+    let now_section = section(&pages["index.html"], "id=\"now\"");
+    assert_eq!(now_section.matches("<article").count(), 1, "{now_section}");
+    assert!(now_section.contains("60 services of Region 0 are down"));
+    assert_eq!(now_section.matches("href=\"probe/").count(), 60);
+}
+
+#[test]
+fn happening_now_is_capped_with_and_n_more() {
+    let pages = render(&outage_site(60, 60));
+    let now_section = section(&pages["index.html"], "id=\"now\"");
+    assert_eq!(now_section.matches("<article").count(), 4, "{now_section}");
+    assert!(now_section.contains("and 56 more"), "{now_section}");
+    assert!(now_section.contains("href=\"history.html\""));
+}
+
+#[test]
+fn user_strings_are_isolated_from_our_words() {
+    let mut s = site();
+    let evil = "Payments \u{202E}reversed";
+    s.groups[0].probes[0].name = evil.into();
+    s.groups[0].name = Some(format!("Core {evil}"));
+    s.incidents[0].title = format!("{evil} outage");
+    let pages = render(&s);
+    for (path, html) in &pages {
+        let mut rest = html.as_str();
+        while let Some(at) = rest.find('\u{202E}') {
+            let before = &rest[..at];
+            let open_bdi = before.rfind("<bdi>").unwrap_or(0);
+            let close_bdi = before.rfind("</bdi>");
+            let fsi = before.rfind('\u{2068}');
+            let pdi = before.rfind('\u{2069}');
+            let in_bdi = before.contains("<bdi>") && close_bdi.is_none_or(|c| c < open_bdi);
+            let in_fsi = fsi.is_some_and(|f| pdi.is_none_or(|p| p < f));
+            let in_title = before
+                .rfind("<title>")
+                .is_some_and(|t| before.rfind("</title>").is_none_or(|c| c < t));
+            assert!(
+                in_bdi || in_fsi || in_title,
+                "{path}: an override outside <bdi>: …{}",
+                &before[before.len().saturating_sub(80)..]
+            );
+            rest = &rest[at + 3..];
+        }
+    }
+}
+
+#[test]
+fn groups_with_some_members_down_say_partial_outage_in_orange() {
+    let pages = render(&site());
+    let index = &pages["index.html"];
+    // Core: api operational, db down, web degraded.
+    let core = section(index, "aria-labelledby=\"g-core\"");
+    assert!(core.contains("s-partial"), "{core}");
+    assert!(core.contains("Partial outage"));
+    assert!(pages["index.html"].contains("--partial:"));
+}
+
+#[test]
+fn degraded_days_are_labelled_degraded_not_partial_outage() {
+    let pages = render(&site());
+    for (path, html) in &pages {
+        assert!(!html.contains("Partial outage 42 min"), "{path}");
+    }
+    assert!(pages["index.html"].contains("Degraded 42 min"));
+}
+
+#[test]
+fn a_hundred_probes_all_down_still_fit_in_200_kb() {
+    let mut site = big_site();
+    let mut incidents = Vec::new();
+    for (g, group) in site.groups.iter_mut().enumerate() {
+        for (i, p) in group.probes.iter_mut().enumerate() {
+            p.state = State::Down;
+            p.group = group.name.clone();
+            let k = g * 10 + i;
+            incidents.push(IncidentView {
+                automatic: true,
+                postmortem: None,
+                postmortem_html: None,
+                id: format!("auto-{}", 1000 + k),
+                title: format!("{} outage", p.name),
+                status: IncidentStatus::Investigating,
+                impact: Impact::Major,
+                probes: vec![p.id.clone()],
+                // Some start together, some apart.
+                started_at: now() - Duration::minutes((k % 7 * 40) as i64 + 5),
+                resolved_at: None,
+                worst_state: Some(State::Down),
+                cause: Some(Cause::Connect),
+                message: Some("connection refused".into()),
+                updates: vec![IncidentUpdate {
+                    id: format!("auto-{}-1", 1000 + k),
+                    at: now() - Duration::minutes(5),
+                    status: IncidentStatus::Investigating,
+                    body: format!("{} is down: connection refused", p.name),
+                    body_html: format!("{} is down: connection refused", p.name),
+                    automatic: true,
+                }],
+            });
+        }
+    }
+    site.incidents = incidents;
+    site.overall = Overall::MajorOutage;
+    let index = &render(&site)["index.html"];
+    assert!(
+        index.len() < 200_000,
+        "index.html is {} bytes for 100 probes all down",
+        index.len()
+    );
 }

@@ -564,3 +564,350 @@ fn index_of_100_probes_with_90_days_is_under_200_kb() {
         "index.html is {kb:.1} KB for 100 probes; the budget is 200 KB"
     );
 }
+
+/// The text files of a rendered site: HTML, JSON and feeds (not badges).
+fn public_texts(dir: &Path) -> Vec<(String, String)> {
+    files(dir)
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with(".svg"))
+        .map(|(p, b)| (p, String::from_utf8_lossy(&b).into_owned()))
+        .collect()
+}
+
+#[test]
+fn private_addresses_never_reach_a_public_output() {
+    let closed = http::closed_port();
+    // "resolver 127.0.0.1:PORT answered NXDOMAIN for A nope.private.example".
+    let silent = support::dns::serve_dns().to_string();
+    let toml = format!(
+        r#"[page]
+title = "Private"
+
+[defaults]
+failure_threshold = 1
+
+[[probe]]
+id = "resolver"
+name = "Resolver"
+kind = "dns"
+target = "nope.private.example"
+record = "A"
+resolver = "{silent}"
+timeout = "1s"
+
+[[probe]]
+id = "web"
+name = "Web"
+url = "http://127.0.0.1:{closed}/private-path"
+timeout = "1s"
+
+[[probe]]
+id = "open"
+name = "Open"
+url = "http://localhost:{closed}/public-path"
+timeout = "1s"
+public_target = true
+"#
+    );
+    let ws = Workspace::new();
+    let now = "2026-11-25T10:00:00Z";
+    let (_, doc) = ws.run_json(&toml, &["--now", now]);
+    // The JSON output is private: it keeps the whole message.
+    let message = support::result(&doc, "resolver")["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(message.contains("nope.private.example"), "{doc:#}");
+    let out = ws.path().join("site");
+    render(&ws, &out, now);
+    let texts = public_texts(&out);
+    for (path, text) in &texts {
+        for secret in [silent.as_str(), "private.example", "private-path"] {
+            assert!(!text.contains(secret), "{path} shows {secret}");
+        }
+        assert!(
+            !text.contains(&format!("127.0.0.1:{closed}")),
+            "{path} shows the private address"
+        );
+    }
+    let page = &texts
+        .iter()
+        .find(|(p, _)| p == "probe/resolver.html")
+        .expect("resolver page")
+        .1;
+    assert!(
+        page.contains("[hidden]"),
+        "the message says something was hidden"
+    );
+    // A public target keeps its address in its messages.
+    let open = &texts
+        .iter()
+        .find(|(p, _)| p == "probe/open.html")
+        .expect("open")
+        .1;
+    assert!(open.contains("public-path"));
+}
+
+/// Every `href` and `src` of an HTML page (entities decoded as the site writes them).
+fn html_links(html: &str) -> Vec<String> {
+    tags(html)
+        .into_iter()
+        .flat_map(|t| t.attrs)
+        .filter(|(k, _)| k == "href" || k == "src")
+        .map(|(_, v)| {
+            v.replace("&amp;", "&")
+                .replace("&#x2F;", "/")
+                .replace("&#47;", "/")
+        })
+        .collect()
+}
+
+/// The ids a page defines.
+fn html_ids(html: &str) -> Vec<String> {
+    tags(html)
+        .into_iter()
+        .flat_map(|t| t.attrs)
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// `outpost demo` rendered into the workspace; returns the site folder.
+fn demo_site(ws: &Workspace) -> PathBuf {
+    let out = ws.path().join("site");
+    let o = outpost()
+        .arg("demo")
+        .arg("--out")
+        .arg(&out)
+        .arg("--db")
+        .arg(ws.path().join("demo.db"))
+        .output()
+        .expect("run outpost demo");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[test]
+fn the_written_postmortem_is_on_history_the_probe_page_the_api_and_the_feeds() {
+    let ws = Workspace::new();
+    let out = demo_site(&ws);
+    let read = |p: &str| std::fs::read_to_string(out.join(p)).expect("read");
+    // From the Markdown below the front matter of the demo's note.
+    let html = "<strong>payments database pool</strong>";
+    assert!(read("history.html").contains(html), "history.html");
+    assert!(read("probe/payments.html").contains(html), "probe page");
+    let incidents: serde_json::Value =
+        serde_json::from_str(&read("api/v2/incidents.json")).expect("json");
+    let with: Vec<&serde_json::Value> = incidents["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .filter(|i| i["postmortem_body"].is_string())
+        .collect();
+    assert_eq!(with.len(), 1, "one incident has a postmortem");
+    assert!(
+        with[0]["postmortem_body"]
+            .as_str()
+            .is_some_and(|b| b.contains("**payments database pool**"))
+    );
+    for feed in ["history.atom", "history.rss"] {
+        assert!(
+            read(feed).contains("payments database pool"),
+            "{feed} carries the postmortem"
+        );
+    }
+}
+
+#[test]
+fn every_internal_link_and_fragment_of_the_demo_site_lands() {
+    let ws = Workspace::new();
+    let out = demo_site(&ws);
+    let all = public_texts(&out);
+    let by_path: std::collections::HashMap<&str, &str> =
+        all.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+
+    // (the file a link is in, the link)
+    let mut links: Vec<(String, String)> = Vec::new();
+    for (path, text) in &all {
+        if path.ends_with(".html") {
+            links.extend(html_links(text).into_iter().map(|l| (path.clone(), l)));
+        } else if path.ends_with(".json") {
+            let v: serde_json::Value = serde_json::from_str(text).expect("json");
+            for list in ["incidents", "scheduled_maintenances"] {
+                for i in v[list].as_array().into_iter().flatten() {
+                    if let Some(l) = i["shortlink"].as_str() {
+                        links.push((String::new(), l.to_string()));
+                    }
+                }
+            }
+        } else if path.ends_with(".atom") || path.ends_with(".rss") {
+            let doc = roxmltree::Document::parse(text).expect("feed");
+            for n in doc.descendants() {
+                if n.has_tag_name("link") {
+                    let l = n.attribute("href").or(n.text()).unwrap_or("").trim();
+                    if !l.is_empty() {
+                        links.push((String::new(), l.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(links.len() > 100, "only {} links", links.len());
+    let mut fragments = 0;
+    for (from, link) in &links {
+        if link.starts_with("http://")
+            || link.starts_with("https://")
+            || link.starts_with("mailto:")
+        {
+            continue;
+        }
+        let (file, fragment) = match link.split_once('#') {
+            Some((f, frag)) => (f, Some(frag)),
+            None => (link.as_str(), None),
+        };
+        // Relative to the linking file's folder (API and feed links to the root).
+        let mut parts: Vec<&str> = from.split('/').collect();
+        parts.pop();
+        let target = if file.is_empty() {
+            from.clone()
+        } else {
+            for seg in file.split('/') {
+                match seg {
+                    ".." => {
+                        parts.pop();
+                    }
+                    "." | "" => {}
+                    s => parts.push(s),
+                }
+            }
+            parts.join("/")
+        };
+        let Some(text) = by_path.get(target.as_str()) else {
+            assert!(
+                out.join(&target).is_file(),
+                "{from}: {link} leads nowhere ({target})"
+            );
+            continue;
+        };
+        if let Some(frag) = fragment.filter(|f| !f.is_empty()) {
+            fragments += 1;
+            assert!(
+                html_ids(text).iter().any(|id| id == frag),
+                "{from}: {link}: no id {frag} in {target}"
+            );
+        }
+    }
+    assert!(fragments > 10, "only {fragments} fragments followed");
+}
+
+/// A probe that is down from its very first result, run and rendered at the
+/// same instant.
+fn fresh_outage(ws: &Workspace, extra: &str) -> PathBuf {
+    let closed = http::closed_port();
+    let toml = format!(
+        r#"[page]
+title = "Fresh"
+history_days = 30
+
+[defaults]
+failure_threshold = 1
+
+[[probe]]
+id = "web"
+name = "Web"
+url = "http://127.0.0.1:{closed}/"
+timeout = "1s"
+{extra}"#
+    );
+    let now = "2026-11-25T10:00:00Z";
+    run_at(ws, &toml, now);
+    let out = ws.path().join("site");
+    // A minute later, as the next cron job would.
+    render(ws, &out, "2026-11-25T10:01:00Z");
+    out
+}
+
+/// The class of the last day bar (today) of each bar row of `html`.
+fn today_classes(html: &str) -> Vec<String> {
+    html.split("<ol class=\"bars")
+        .skip(1)
+        .filter_map(|row| {
+            let row = &row[..row.find("</ol>")?];
+            let last = row.rfind("<li")?;
+            let tag = &row[last..];
+            let start = tag.find("class=\"")? + 7;
+            let end = tag[start..].find('"')? + start;
+            Some(tag[start..end].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn todays_bar_is_down_the_minute_a_probe_goes_down() {
+    let ws = Workspace::new();
+    let out = fresh_outage(&ws, "");
+    for page in ["index.html", "probe/web.html"] {
+        let html = std::fs::read_to_string(out.join(page)).expect("read");
+        let classes = today_classes(&html);
+        assert!(!classes.is_empty(), "{page}: no bars");
+        for c in classes {
+            assert!(c.split(' ').any(|c| c == "down"), "{page}: today is {c}");
+        }
+        assert!(!html.contains("Operational · 0% uptime"), "{page}");
+    }
+}
+
+#[test]
+fn a_new_probe_at_zero_uptime_claims_no_spent_budget_no_p95_and_no_empty_months() {
+    let ws = Workspace::new();
+    let out = fresh_outage(&ws, "");
+    let html = std::fs::read_to_string(out.join("probe/web.html")).expect("read");
+    assert!(
+        !html.contains("used up"),
+        "one failed minute is not the budget"
+    );
+    assert!(!html.contains("exhausted") && !html.contains("overspent"));
+    let cards = &html[html.find("p95 latency, 30 days").expect("p95 card")..];
+    let value = &cards[cards.find("class=\"v\">").expect("value") + 10..];
+    assert!(
+        !value.starts_with(|c: char| c.is_ascii_digit()),
+        "p95 of a probe that never answered: {}",
+        &value[..20.min(value.len())]
+    );
+    let months = &html[html.find("<h3>By month</h3>").expect("months")..];
+    let months = &months[..months.find("</ol>").unwrap_or(months.len())];
+    assert_eq!(months.matches("<li").count(), 1, "{months}");
+    let index = std::fs::read_to_string(out.join("index.html")).expect("read");
+    assert!(!index.contains("Investigating"), "nobody is investigating");
+    assert!(index.contains("Ongoing"));
+}
+
+#[test]
+fn completed_maintenance_stays_in_the_history_window() {
+    let ws = Workspace::new();
+    let out = fresh_outage(
+        &ws,
+        r#"
+[[maintenance]]
+title = "Database upgrade"
+start = "2026-11-20T01:00:00Z"
+end = "2026-11-20T02:00:00Z"
+
+[[maintenance]]
+title = "Ancient move"
+start = "2026-09-01T01:00:00Z"
+end = "2026-09-01T02:00:00Z"
+"#,
+    );
+    let history = std::fs::read_to_string(out.join("history.html")).expect("read");
+    assert!(history.contains("Database upgrade") && history.contains("Completed"));
+    assert!(!history.contains("Ancient move"), "older than history_days");
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("api/v2/scheduled-maintenances.json")).expect("read"),
+    )
+    .expect("json");
+    let list = doc["scheduled_maintenances"].as_array().expect("list");
+    assert_eq!(list.len(), 1, "{doc:#}");
+    assert_eq!(list[0]["name"], "Database upgrade");
+    assert_eq!(list[0]["status"], "completed");
+}

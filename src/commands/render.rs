@@ -45,15 +45,21 @@ pub fn render_site(
             )
         },
     )?;
-    let site = render::gather::gather(cfg, store, &human, now)
+    let site = render::gather::gather_slim(cfg, store, &human, now)
         .map_err(|e| CommandError::store(e.to_string()))?;
-    let files = render::render(&site, templates).map_err(|e| CommandError::usage(e.to_string()))?;
-    render::write(&files, out).map_err(|e| CommandError::store(e.to_string()))?;
-    let bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
+    let mut recent = |p: &render::site::ProbeView| {
+        render::gather::recent_points(store, &p.id, now)
+            .map(Some)
+            .map_err(|e| render::RenderError::Store(e.to_string()))
+    };
+    let written = render::render_to(&site, templates, &mut recent, out).map_err(|e| match e {
+        render::RenderError::Template { .. } => CommandError::usage(e.to_string()),
+        _ => CommandError::store(e.to_string()),
+    })?;
     Ok(format!(
         "rendered {} files ({} KB) into {} in {} ms",
-        files.len(),
-        bytes / 1024,
+        written.files,
+        written.bytes / 1024,
         out.display(),
         started.elapsed().as_millis()
     ))

@@ -25,6 +25,9 @@ pub struct Row {
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub slo: f64,
+    /// The error budget left as a fraction, rounded to 4 places: 1 untouched,
+    /// 0 spent, negative overspent (-1 is twice the allowed downtime, -999 a
+    /// thousand times: a 99.9% objective with a probe that was always down).
     pub budget_left: Option<f64>,
 }
 
@@ -59,7 +62,7 @@ pub fn report(args: &ReportArgs) -> Result<Exit, CommandError> {
             p95_ms: s.percentile(0.95),
             p99_ms: s.percentile(0.99),
             slo: spec.slo,
-            budget_left: s.uptime().map(|u| budget_left(spec.slo, u)),
+            budget_left: s.uptime().map(|u| round4(budget_left(spec.slo, u))),
         });
     }
     let text = match args.format {
@@ -184,6 +187,13 @@ fn table(rows: &[Row], days: u32, color: bool) -> String {
     out
 }
 
+/// Four decimal places: `-999.0000000000568` is float noise, not precision.
+fn round4(v: f64) -> f64 {
+    let r = (v * 10_000.0).round() / 10_000.0;
+    // No "-0" in JSON.
+    if r == 0.0 { 0.0 } else { r }
+}
+
 /// The error budget left in words: a percentage, or "exhausted" when overspent.
 fn budget_word(left: Option<f64>) -> String {
     match left {
@@ -206,6 +216,14 @@ fn paint_budget(text: &str, left: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn budgets_are_rounded_without_float_noise() {
+        assert_eq!(round4(-999.0000000000568), -999.0);
+        assert_eq!(round4(budget_left(99.9, 0.0)), -999.0);
+        assert_eq!(round4(0.123456), 0.1235);
+        assert_eq!(round4(-0.00001).to_string(), "0");
+    }
 
     #[test]
     fn csv_quotes_what_needs_it() {

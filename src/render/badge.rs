@@ -40,14 +40,17 @@ fn file_stem(id: &str) -> String {
     out
 }
 
-/// The message word and the colour (shields.io name, hex) of a state.
+/// The message word and its background colour (for the endpoint, as
+/// shields.io takes hex: without `#`; for the SVG, with). shields' own
+/// brightgreen, yellow and red fail WCAG AA under white text (2.3, 1.98 and
+/// 3.61 to 1); these are the page's colours, each at least 4.5 to 1.
 fn look(state: State) -> (&'static str, &'static str, &'static str) {
     match state {
-        State::Operational => ("operational", "brightgreen", "#4c1"),
-        State::Degraded => ("degraded", "yellow", "#dfb317"),
-        State::Down => ("down", "red", "#e05d44"),
-        State::Maintenance => ("maintenance", "blue", "#007ec6"),
-        State::Unknown => ("unknown", "lightgrey", "#9f9f9f"),
+        State::Operational => ("operational", "1a7f37", "#1a7f37"),
+        State::Degraded => ("degraded", "9a6700", "#9a6700"),
+        State::Down => ("down", "cf222e", "#cf222e"),
+        State::Maintenance => ("maintenance", "0969da", "#0969da"),
+        State::Unknown => ("unknown", "59636e", "#59636e"),
     }
 }
 
@@ -145,9 +148,22 @@ fn char_width(c: char) -> f64 {
         '%' => 11.92,
         '@' => 11.0,
         '…' => 10.7,
+        c if is_zero_width(c) => 0.0,
         c if is_wide(c) => 11.0,
+        // Capitals of Greek and Cyrillic are as wide as Latin ones.
+        c if c.is_uppercase() => 8.0,
         _ => 7.0,
     }
+}
+
+/// Combining marks, joiners and selectors: they draw on the letter before.
+fn is_zero_width(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x05BF..=0x05C7
+        | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06ED
+        | 0x0900..=0x0903 | 0x093A..=0x094F | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0x20D0..=0x20FF
+        | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F | 0xE0100..=0xE01EF)
 }
 
 /// East Asian wide characters and emoji, a full em in any font.
@@ -195,6 +211,49 @@ mod tests {
         assert!(text_width("operational") > text_width("down"));
         assert_eq!(text_width(""), 0);
         assert!(text_width("WWW") > text_width("iii"));
+    }
+
+    /// WCAG relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
+        let lin = |c: u32| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(v >> 16 & 0xff) + 0.7152 * lin(v >> 8 & 0xff) + 0.0722 * lin(v & 0xff)
+    }
+
+    #[test]
+    fn badge_text_contrast_is_at_least_4_5_to_1() {
+        let white = luminance("#ffffff");
+        for state in [
+            State::Operational,
+            State::Degraded,
+            State::Down,
+            State::Maintenance,
+            State::Unknown,
+        ] {
+            let (_, hex, colour) = look(state);
+            assert_eq!(format!("#{hex}"), colour);
+            let ratio = (white + 0.05) / (luminance(colour) + 0.05);
+            assert!(ratio >= 4.5, "{state:?}: {ratio:.2}:1");
+        }
+        // The label's grey too.
+        assert!((white + 0.05) / (luminance("#555555") + 0.05) >= 4.5);
+    }
+
+    #[test]
+    fn non_latin_widths_are_measured() {
+        // Combining marks take no room; CJK a full em; Cyrillic like Latin.
+        assert_eq!(text_width("e\u{301}"), text_width("e"));
+        assert_eq!(text_width("\u{202E}"), 0);
+        assert!(text_width("状態") >= 22);
+        assert!(text_width("Статус") >= text_width("Status"));
+        assert!(text_width("مرحبا") >= 30);
     }
 
     #[test]

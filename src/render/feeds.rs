@@ -79,9 +79,18 @@ fn content(site: &Site, i: &IncidentView) -> String {
                 .map_or(id.as_str(), |p| p.name.as_str())
         })
         .collect();
+    let status = if i.automatic && !i.has_human_updates() {
+        if i.resolved_at.is_some() {
+            "Resolved"
+        } else {
+            "Ongoing"
+        }
+    } else {
+        status_word(i.status)
+    };
     html.push_str(&format!(
         "<p><strong>{}</strong> · impact {}",
-        status_word(i.status),
+        status,
         impact_word(i.impact)
     ));
     if !names.is_empty() {
@@ -92,11 +101,21 @@ fn content(site: &Site, i: &IncidentView) -> String {
         let text = i.message.as_deref().unwrap_or(&i.title);
         html.push_str(&paragraph(text));
     }
+    if let Some(pm) = &i.postmortem_html {
+        // Rendered from Markdown with raw HTML disabled: safe to insert.
+        html.push_str("<p><strong>What happened</strong></p>");
+        html.push_str(pm);
+    }
     for u in &i.updates {
+        let word = match (u.automatic, u.status) {
+            (true, IncidentStatus::Resolved) => "Resolved",
+            (true, _) => "Detected",
+            (false, s) => status_word(s),
+        };
         html.push_str(&format!(
             "<p><small>{}</small><br><strong>{}</strong></p>",
             u.at.format("%Y-%m-%d %H:%M UTC"),
-            status_word(u.status)
+            word
         ));
         if u.body_html.trim().is_empty() {
             html.push_str(&paragraph(&u.body));

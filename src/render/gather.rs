@@ -20,11 +20,45 @@ pub fn gather(
     human: &[HumanIncident],
     now: DateTime<Utc>,
 ) -> Result<Site, StoreError> {
+    gather_with(cfg, store, human, now, true)
+}
+
+/// [`gather`] without each probe's raw results of the last 24 hours
+/// (`recent` is empty): the one part of a probe's data that grows with its
+/// frequency (1,440 points a day at one a minute). A site of 10,000 probes
+/// then fits in a few hundred bytes of history a probe; the probe pages read
+/// their points one probe at a time with [`recent_points`].
+pub fn gather_slim(
+    cfg: &Config,
+    store: &Store,
+    human: &[HumanIncident],
+    now: DateTime<Utc>,
+) -> Result<Site, StoreError> {
+    gather_with(cfg, store, human, now, false)
+}
+
+/// The 24 h chart's points of probe `id` as of `now`.
+pub fn recent_points(
+    store: &Store,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Point>, StoreError> {
+    let recent = store.results_between(id, now - Duration::hours(24), now)?;
+    Ok(history::points(&recent))
+}
+
+fn gather_with(
+    cfg: &Config,
+    store: &Store,
+    human: &[HumanIncident],
+    now: DateTime<Utc>,
+    keep_recent: bool,
+) -> Result<Site, StoreError> {
     let states = store.probe_states()?;
     let auto_incidents = store.incidents()?;
     let mut groups: Vec<Group> = Vec::new();
     for (position, spec) in cfg.probes.iter().enumerate() {
-        let view = probe_view(
+        let mut view = probe_view(
             cfg,
             store,
             spec,
@@ -33,6 +67,9 @@ pub fn gather(
             &auto_incidents,
             now,
         )?;
+        if !keep_recent {
+            view.recent = Vec::new();
+        }
         let name = spec.group.clone();
         match groups.iter_mut().find(|g| g.name == name) {
             Some(g) => g.probes.push(view),
@@ -48,7 +85,12 @@ pub fn gather(
         .iter()
         .map(|p| (p.id.0.as_str(), p.name.as_str()))
         .collect();
-    let incidents = incidents(&auto_incidents, human, &names, now);
+    let public: BTreeMap<&str, bool> = cfg
+        .probes
+        .iter()
+        .map(|p| (p.id.0.as_str(), p.public_target))
+        .collect();
+    let incidents = incidents(&auto_incidents, human, &names, &public, now);
     let probes: Vec<&ProbeView> = groups.iter().flat_map(|g| &g.probes).collect();
     Ok(Site {
         page: PageInfo {
@@ -88,11 +130,9 @@ fn group_id(name: Option<&str>) -> String {
                 .filter(|p| !p.is_empty())
                 .collect::<Vec<_>>()
                 .join("-");
-            if s.is_empty() {
-                "group".to_string()
-            } else {
-                format!("group-{s}")
-            }
+            // Bare: each output adds its own prefix (`g-` on the page,
+            // `group-` in the API), so a prefix is never doubled.
+            if s.is_empty() { "group".to_string() } else { s }
         }
         None => "ungrouped".to_string(),
     }
@@ -143,7 +183,10 @@ fn probe_view(
         _ => State::Unknown,
     };
     let recent = store.results_between(id, now - Duration::hours(24), now)?;
-    let h = history::probe_history(cfg, store, spec, &recent, incidents, now)?;
+    let mut h = history::probe_history(cfg, store, spec, &recent, incidents, now)?;
+    if let Some(today) = h.days.last_mut() {
+        today_reflects_now(today, state);
+    }
     Ok(ProbeView {
         id: id.to_string(),
         name: spec.name.clone(),
@@ -156,7 +199,9 @@ fn probe_view(
         state,
         state_since: stored.map(|s| s.since),
         first_seen: h.first_seen,
-        latest: latest.as_ref().map(latest_result),
+        latest: latest
+            .as_ref()
+            .map(|r| latest_result(r, spec.public_target)),
         days: h.days,
         uptime: h.uptime,
         p50: h.p50,
@@ -196,13 +241,39 @@ pub(super) fn phases(r: &ProbeResult) -> PhasesMs {
     }
 }
 
-fn latest_result(r: &ProbeResult) -> LatestResult {
+/// Today's bar is drawn from rollups and incident minutes, which lag the
+/// state by up to a minute: a probe that is down now makes today at least
+/// as bad as down, whatever has been counted so far.
+fn today_reflects_now(today: &mut DayView, state: State) {
+    let rank = |s: Option<State>| match s {
+        Some(State::Down) => 3,
+        Some(State::Degraded) => 2,
+        _ => 0,
+    };
+    if matches!(state, State::Down | State::Degraded) && rank(Some(state)) > rank(today.worst) {
+        today.worst = Some(state);
+    }
+}
+
+/// A message as the public may read it: addresses hidden unless the
+/// target is public.
+fn public_message(message: Option<&String>, public_target: bool) -> Option<String> {
+    message.map(|m| {
+        if public_target {
+            m.clone()
+        } else {
+            super::scrub::hide_addresses(m)
+        }
+    })
+}
+
+fn latest_result(r: &ProbeResult, public_target: bool) -> LatestResult {
     LatestResult {
         at: r.started_at,
         location: r.location.clone(),
         outcome: r.outcome,
         cause: r.cause,
-        message: r.message.clone(),
+        message: public_message(r.message.as_ref(), public_target),
         status: r.status,
         latency_ms: millis(r.latency),
         phases: phases(r),
@@ -247,8 +318,8 @@ fn maintenance(cfg: &Config, now: DateTime<Utc>) -> Vec<MaintenanceView> {
     cfg.maintenance
         .iter()
         .enumerate()
-        // Recently ended windows stay listed for a week, like Statuspage.
-        .filter(|(_, m)| m.end > now - Duration::days(7))
+        // Ended windows stay, completed, for the history window.
+        .filter(|(_, m)| m.end > now - Duration::days(i64::from(cfg.page.history_days)))
         .map(|(i, m)| MaintenanceView {
             id: format!("maintenance-{}", i + 1),
             title: m.title.clone(),
@@ -275,9 +346,19 @@ fn incidents(
     auto: &[Incident],
     human: &[HumanIncident],
     names: &BTreeMap<&str, &str>,
+    public: &BTreeMap<&str, bool>,
     now: DateTime<Utc>,
 ) -> Vec<IncidentView> {
-    let mut views: Vec<IncidentView> = auto.iter().map(|i| auto_view(i, names)).collect();
+    let mut views: Vec<IncidentView> = auto
+        .iter()
+        .map(|i| {
+            auto_view(
+                i,
+                names,
+                public.get(i.probe.as_str()).copied().unwrap_or(false),
+            )
+        })
+        .collect();
     for h in human {
         let (Some(start), end) = (h.started_at(), h.resolved_at()) else {
             continue;
@@ -301,12 +382,15 @@ fn incidents(
                 status: update_status(u.status),
                 body: u.body.clone(),
                 body_html: u.body_html.clone(),
+                automatic: false,
             })
             .collect();
         match attached {
             Some(v) => {
                 v.title = h.title.clone();
                 v.impact = impact(h.impact);
+                v.postmortem = h.summary.clone();
+                v.postmortem_html = h.summary_html.clone();
                 v.updates.extend(updates);
                 v.updates.sort_by_key(|u| std::cmp::Reverse(u.at));
                 if v.resolved_at.is_none() {
@@ -328,6 +412,9 @@ fn incidents(
                 cause: None,
                 message: None,
                 updates,
+                automatic: false,
+                postmortem: h.summary.clone(),
+                postmortem_html: h.summary_html.clone(),
             }),
         }
     }
@@ -353,7 +440,7 @@ fn impact(i: human_incidents::Impact) -> Impact {
     }
 }
 
-fn auto_view(i: &Incident, names: &BTreeMap<&str, &str>) -> IncidentView {
+fn auto_view(i: &Incident, names: &BTreeMap<&str, &str>, public_target: bool) -> IncidentView {
     let name = names
         .get(i.probe.as_str())
         .copied()
@@ -363,7 +450,8 @@ fn auto_view(i: &Incident, names: &BTreeMap<&str, &str>) -> IncidentView {
     } else {
         "degraded"
     };
-    let detail = match (&i.cause, &i.message) {
+    let message = public_message(i.message.as_ref(), public_target);
+    let detail = match (&i.cause, &message) {
         (Some(c), Some(m)) => format!("{name} is {word}: {c}: {m}"),
         (Some(c), None) => format!("{name} is {word}: {c}"),
         _ => format!("{name} is {word}."),
@@ -374,11 +462,13 @@ fn auto_view(i: &Incident, names: &BTreeMap<&str, &str>) -> IncidentView {
         status: IncidentStatus::Investigating,
         body_html: html_escape(&detail),
         body: detail,
+        automatic: true,
     }];
     if let Some(end) = i.resolved_at {
         let text = format!(
             "{name} recovered after {} ({} failed results).",
-            crate::alert::message::human_duration(end - i.started_at),
+            // The same words as the incident's "lasted …".
+            super::html::format::duration((end - i.started_at).to_std().unwrap_or_default()),
             i.failed_results
         );
         updates.insert(
@@ -389,6 +479,7 @@ fn auto_view(i: &Incident, names: &BTreeMap<&str, &str>) -> IncidentView {
                 status: IncidentStatus::Resolved,
                 body_html: html_escape(&text),
                 body: text,
+                automatic: true,
             },
         );
     }
@@ -417,8 +508,11 @@ fn auto_view(i: &Incident, names: &BTreeMap<&str, &str>) -> IncidentView {
         resolved_at: i.resolved_at,
         worst_state: Some(i.worst_state),
         cause: i.cause,
-        message: i.message.clone(),
+        message,
         updates,
+        automatic: true,
+        postmortem: None,
+        postmortem_html: None,
     }
 }
 

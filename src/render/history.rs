@@ -54,11 +54,14 @@ pub fn probe_history(
         d30: d30.uptime(),
         d90: d90.uptime(),
     };
+    // Latency of a window where every result failed measures timeouts and
+    // refusals, not the service: none is shown.
+    let live = |uptime: Option<f64>, v: Option<f64>| v.filter(|_| uptime != Some(0.0));
     let pct = |q: f64| Windows {
-        h24: h24.percentile(q),
-        d7: d7.percentile(q),
-        d30: d30.percentile(q),
-        d90: d90.percentile(q),
+        h24: live(uptime.h24, h24.percentile(q)),
+        d7: live(uptime.d7, d7.percentile(q)),
+        d30: live(uptime.d30, d30.percentile(q)),
+        d90: live(uptime.d90, d90.percentile(q)),
     };
 
     let own: Vec<&Incident> = incidents.iter().filter(|i| i.probe == spec.id.0).collect();
@@ -89,7 +92,7 @@ pub fn probe_history(
         .collect();
 
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    let weeks = (0..WEEKS)
+    let mut weeks: Vec<PeriodUptime> = (0..WEEKS)
         .rev()
         .map(|back| {
             let start = monday - Duration::weeks(back);
@@ -100,7 +103,7 @@ pub fn probe_history(
             }
         })
         .collect();
-    let months = (0..MONTHS)
+    let mut months: Vec<PeriodUptime> = (0..MONTHS)
         .rev()
         .filter_map(|back| {
             let start = month_start(today, back)?;
@@ -115,14 +118,27 @@ pub fn probe_history(
         })
         .collect();
 
-    Ok(History {
-        first_seen: rollups
+    // Periods before the probe's first result are not periods of it.
+    drop_leading_empty(&mut weeks);
+    drop_leading_empty(&mut months);
+
+    // Rollups know the first day; raw results (kept 24 hours) know the
+    // first minute of a probe younger than that.
+    let first_raw = recent.first().map(|r| r.started_at);
+    let young = first_raw.filter(|f| *f > now - Duration::hours(23));
+    let first_seen = young.or_else(|| {
+        rollups
             .first()
             .and_then(|r| r.day.and_hms_opt(0, 0, 0))
             .map(|t| t.and_utc())
-            .or_else(|| recent.first().map(|r| r.started_at)),
+            .or(first_raw)
+    });
+    Ok(History {
+        first_seen,
         days,
-        budget_left: d30.uptime().map(|u| budget_left(spec.slo, u)),
+        budget_left: d30
+            .uptime()
+            .map(|u| budget_over_30_days(spec.slo, u, first_seen, now)),
         uptime,
         p50: pct(0.50),
         p95: pct(0.95),
@@ -131,6 +147,30 @@ pub fn probe_history(
         weeks,
         months,
     })
+}
+
+fn drop_leading_empty(periods: &mut Vec<PeriodUptime>) {
+    let first = periods
+        .iter()
+        .position(|p| p.uptime.is_some())
+        .unwrap_or(periods.len());
+    periods.drain(..first);
+}
+
+/// The budget is the downtime the SLO allows over 30 days. A probe watched
+/// for less than that has spent only the downtime it had in the time it was
+/// watched: one failed minute of a new probe is one minute of 43, not the
+/// whole budget.
+pub fn budget_over_30_days(
+    slo: f64,
+    uptime: f64,
+    first_seen: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> f64 {
+    let window = Duration::days(30);
+    let watched = first_seen.map_or(window, |f| (now - f).clamp(Duration::minutes(1), window));
+    let share = watched.num_seconds() as f64 / window.num_seconds() as f64;
+    1.0 - (1.0 - budget_left(slo, uptime)) * share
 }
 
 /// The first day of the month `back` months before `today`'s.

@@ -7,11 +7,11 @@
 //!
 //! Context of every page: `page` ([`view::Common`]), `root` (`""` or `"../"`,
 //! the way back to the site root), `path` (the page's own path),
-//! `doc_title` and `doc_description`. Then `index` and `site` for
-//! index.html, `probe` for probe.html, `months` for history.html.
+//! `doc_title` and `doc_description`. Then `index` for index.html (and
+//! `site`, the raw [`Site`], when `--templates` is given), `probe` for probe.html, `months` for history.html.
 
 mod bars;
-mod format;
+pub(crate) mod format;
 mod svg;
 mod templates;
 mod view;
@@ -22,21 +22,44 @@ use tera::Context;
 
 pub use templates::BUILT_IN;
 
+use super::site::{Point, ProbeView};
 use super::{File, RenderError, Site};
 use templates::Templates;
 use view::Views;
 
 /// Render the HTML pages.
 pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderError> {
+    let mut files = Vec::new();
+    pages_into(site, templates, &mut |_| Ok(None), &mut |f| {
+        files.push(f);
+        Ok(())
+    })?;
+    Ok(files)
+}
+
+/// Where a probe page gets the last 24 hours of results: `None` to use the
+/// site's `recent`, or the points read just for this page.
+pub type RecentPoints<'a> = dyn FnMut(&ProbeView) -> Result<Option<Vec<Point>>, RenderError> + 'a;
+
+/// Render the HTML pages, handing each to `sink` as soon as it is rendered,
+/// so a site of 10,000 probe pages never holds more than one of them.
+pub fn pages_into(
+    site: &Site,
+    templates: Option<&Path>,
+    recent: &mut RecentPoints<'_>,
+    sink: &mut dyn FnMut(File) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
+    let templates_dir = templates;
     let templates = Templates::load(templates)?;
     let views = Views::new(site);
     let common = views.common();
-    let mut files = Vec::new();
 
-    let description = common
-        .description
-        .clone()
-        .unwrap_or_else(|| format!("Current status and incident history of {}.", common.title));
+    let description = common.description.clone().unwrap_or_else(|| {
+        format!(
+            "Current status and incident history of {}.",
+            format::isolate(&common.title)
+        )
+    });
     let base = |path: &str, root: &str, title: String, description: String| {
         let mut ctx = Context::new();
         ctx.insert("page", &common);
@@ -50,38 +73,53 @@ pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderE
     let mut ctx = base(
         "index.html",
         "",
-        format!("{} status", common.title),
+        format!("{} status", format::isolate(&common.title)),
         description,
     );
     ctx.insert("index", &views.index());
-    ctx.insert("site", site);
-    files.push(page(&templates, "index.html", "index.html", &ctx)?);
+    // The whole site as a template value costs tens of kilobytes a probe;
+    // the built-in templates do not use it, so only overrides get it.
+    if templates_dir.is_some() {
+        ctx.insert("site", site);
+    }
+    sink(page(&templates, "index.html", "index.html", &ctx)?)?;
+    drop(ctx);
 
     let mut ctx = base(
         "history.html",
         "",
-        format!("Incident history · {}", common.title),
-        format!("Every incident of {}, newest first.", common.title),
+        format!("Incident history · {}", format::isolate(&common.title)),
+        format!(
+            "Every incident of {}, newest first.",
+            format::isolate(&common.title)
+        ),
     );
     ctx.insert("months", &views.history());
-    files.push(page(&templates, "history.html", "history.html", &ctx)?);
+    sink(page(&templates, "history.html", "history.html", &ctx)?)?;
 
     for p in views.probes() {
-        let detail = views.probe(p);
+        let loaded = recent(p)?;
+        let detail = views.probe(p, loaded.as_deref().unwrap_or(&p.recent));
         let path = format!("probe/{}.html", detail.row.slug);
         let mut ctx = base(
             &path,
             "../",
-            format!("{} · {} status", p.name, common.title),
+            format!(
+                "{} · {} status",
+                format::isolate(&p.name),
+                format::isolate(&common.title)
+            ),
             format!(
                 "{}: {}. Uptime and latency over {} days.",
-                p.name, detail.row.status.word, common.history_days
+                format::isolate(&p.name),
+                detail.row.status.word,
+                common.history_days
             ),
         );
         ctx.insert("probe", &detail);
-        files.push(page(&templates, "probe.html", &path, &ctx)?);
+        sink(page(&templates, "probe.html", &path, &ctx)?)?;
     }
-    Ok(files)
+    Ok(())
 }
 
 fn page(t: &Templates, template: &str, path: &str, ctx: &Context) -> Result<File, RenderError> {

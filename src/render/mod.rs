@@ -8,6 +8,7 @@ pub mod gather;
 pub mod history;
 pub mod html;
 pub mod metrics;
+pub mod scrub;
 pub mod site;
 pub mod statuspage;
 
@@ -36,6 +37,8 @@ impl File {
 pub enum RenderError {
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
+    #[error("store: {0}")]
+    Store(String),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -54,26 +57,67 @@ pub fn render(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, Render
     Ok(files)
 }
 
+/// What [`render_to`] wrote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Written {
+    pub files: usize,
+    pub bytes: usize,
+}
+
+/// Render every output of `site` straight into `out`, each file written as
+/// soon as it is rendered: memory holds one page at a time, not the site.
+///
+/// `recent` gives each probe page its last 24 hours of results when the
+/// site was gathered without them (see [`gather::gather_slim`]).
+pub fn render_to(
+    site: &Site,
+    templates: Option<&Path>,
+    recent: &mut html::RecentPoints<'_>,
+    out: &Path,
+) -> Result<Written, RenderError> {
+    let mut written = Written::default();
+    let mut sink = |f: File| -> Result<(), RenderError> {
+        written.files += 1;
+        written.bytes += f.bytes.len();
+        write_one(&f, out)
+    };
+    html::pages_into(site, templates, recent, &mut sink)?;
+    for f in statuspage::files(site)
+        .into_iter()
+        .chain(feeds::files(site))
+        .chain(badge::files(site))
+        .chain([metrics::file(site)])
+    {
+        sink(f)?;
+    }
+    Ok(written)
+}
+
 /// Write `files` under `out`, creating folders; each file is written to a
 /// temporary name and renamed, so a reader never sees half a page.
 pub fn write(files: &[File], out: &Path) -> Result<(), RenderError> {
     for f in files {
-        let path = out.join(&f.path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let tmp = path.with_extension("tmp-outpost");
-        std::fs::write(&tmp, &f.bytes).map_err(|source| RenderError::Io {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| RenderError::Io {
-            path: path.clone(),
+        write_one(f, out)?;
+    }
+    Ok(())
+}
+
+fn write_one(f: &File, out: &Path) -> Result<(), RenderError> {
+    let path = out.join(&f.path);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
+            path: dir.to_path_buf(),
             source,
         })?;
     }
+    let tmp = path.with_extension("tmp-outpost");
+    std::fs::write(&tmp, &f.bytes).map_err(|source| RenderError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &path).map_err(|source| RenderError::Io {
+        path: path.clone(),
+        source,
+    })?;
     Ok(())
 }

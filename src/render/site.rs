@@ -230,9 +230,26 @@ pub struct IncidentView {
     pub message: Option<String>,
     /// Newest first.
     pub updates: Vec<IncidentUpdate>,
+    /// Opened by outpost from the store (people may have attached notes).
+    pub automatic: bool,
+    /// The written summary or postmortem (the Markdown below an
+    /// `incidents/*.md` front matter), raw and rendered (safe to insert).
+    pub postmortem: Option<String>,
+    pub postmortem_html: Option<String>,
 }
 
 impl IncidentView {
+    /// The fragment of this incident on history.html: one id scheme for the
+    /// pages, the API's `shortlink` and the feeds.
+    pub fn anchor(&self) -> String {
+        anchor(&self.id)
+    }
+
+    /// True when a person wrote any of its updates.
+    pub fn has_human_updates(&self) -> bool {
+        self.updates.iter().any(|u| !u.automatic)
+    }
+
     /// How long it lasted (until now when still open).
     pub fn duration(&self, now: DateTime<Utc>) -> Duration {
         (self.resolved_at.unwrap_or(now) - self.started_at)
@@ -252,6 +269,13 @@ pub struct IncidentUpdate {
     pub body: String,
     /// Rendered from Markdown with raw HTML disabled (safe to insert).
     pub body_html: String,
+    /// Written by outpost (the incident opened or recovered), not by people.
+    pub automatic: bool,
+}
+
+/// The history.html fragment of the incident `id`.
+pub fn anchor(id: &str) -> String {
+    format!("incident-{}", super::html::format::slug(id))
 }
 
 /// A maintenance window.

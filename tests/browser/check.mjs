@@ -300,6 +300,10 @@ async function checkIndex(context, origin, base, components, summary) {
   }
 
   await links(where, page, origin);
+  await todayMatchesNow(where, page);
+  await forcedColours(where, page);
+  await hoverableTooltip(where, page);
+  await bidiIsolated(where, page);
 
   // (6) axe, light then dark
   await axe(`${where} (light)`, page);
@@ -314,10 +318,135 @@ async function checkPage(context, origin, base, rel) {
   const title = await w.page.title();
   if (!title.trim()) fail(rel, 'empty <title>');
   await links(rel, w.page, origin);
+  if (rel.startsWith('probe/')) {
+    await axisLabels(rel, w.page);
+    await forcedColours(rel, w.page);
+    await bidiIsolated(rel, w.page);
+  }
   await axe(`${rel} (light)`, w.page);
   await w.page.emulateMedia({ colorScheme: 'dark' });
   await axe(`${rel} (dark)`, w.page);
   await done(rel, w);
+}
+
+// Issue 11 (5): today's bar is at least as bad as the row's state now.
+async function todayMatchesNow(where, page) {
+  const rows = await page.evaluate(() =>
+    [...document.querySelectorAll('main li.probe')].map((li) => {
+      const bars = li.querySelectorAll('ol.bars > li');
+      return {
+        name: li.querySelector('h3')?.innerText.trim(),
+        state: li.querySelector('.ph .st')?.innerText.trim(),
+        today: bars.length ? bars[bars.length - 1].className : null,
+      };
+    }),
+  );
+  const need = { Down: 'down', Degraded: 'warn' };
+  for (const r of rows) {
+    const want = need[r.state];
+    if (want && !(r.today ?? '').split(' ').some((c) => c === want || (want === 'warn' && c === 'down'))) {
+      fail(where, `row "${r.name}" is ${r.state} but today's bar is "${r.today}"`);
+    }
+  }
+  note(`  today's bars: ${rows.map((r) => `${r.name}=${r.state}/${r.today}`).join(', ')}`);
+}
+
+// Issue 11 (9): with forced colours the day bars and the key stay visible and
+// tell the states apart.
+async function forcedColours(where, page) {
+  await page.emulateMedia({ forcedColors: 'active' });
+  const seen = await page.evaluate(() => {
+    const out = {};
+    for (const c of ['ok', 'warn', 'down', 'maint', 'none']) {
+      const bar = document.querySelector(`main ol.bars > li.${c}`);
+      if (bar) {
+        const st = getComputedStyle(bar);
+        out[`bar ${c}`] = { adjust: st.forcedColorAdjust, paint: st.backgroundImage, height: st.backgroundSize };
+      }
+      const key = document.querySelector(`main .key .k.${c}`);
+      if (key) {
+        const st = getComputedStyle(key, '::before');
+        out[`key ${c}`] = { adjust: st.forcedColorAdjust, paint: st.backgroundColor, height: st.height };
+      }
+    }
+    return out;
+  });
+  const entries = Object.entries(seen);
+  if (!entries.some(([k]) => k.startsWith('bar '))) fail(where, 'no day bars found');
+  for (const [k, v] of entries) {
+    if (v.adjust !== 'none') fail(where, `forced colours: ${k} is repainted by the system (forced-color-adjust ${v.adjust})`);
+    if (!v.paint || v.paint === 'none' || v.paint === 'rgba(0, 0, 0, 0)') fail(where, `forced colours: ${k} draws nothing (${v.paint})`);
+  }
+  const paints = (kind) => entries.filter(([k]) => k.startsWith(kind)).map(([, v]) => `${v.paint} ${v.height}`);
+  for (const kind of ['bar ', 'key ']) {
+    const p = paints(kind);
+    if (new Set(p).size !== p.length) fail(where, `forced colours: two ${kind.trim()} states look the same: ${p.join(' | ')}`);
+  }
+  note(`  forced colours: ${entries.length} bar and key states visible and distinct`);
+  await page.emulateMedia({ forcedColors: 'none' });
+}
+
+// Issue 11 (11): a bar's tooltip stays while the pointer moves onto it.
+async function hoverableTooltip(where, page) {
+  const bar = page.locator('main ol.bars > li').first();
+  const box = await bar.boundingBox();
+  if (!box) return fail(where, 'no day bar to hover');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  // Up across the gap and into the tooltip itself.
+  for (const dy of [3, 8, 14]) {
+    await page.mouse.move(box.x + Math.min(4, box.width / 2), box.y - dy);
+    const shown = await bar.evaluate((e) => e.matches(':hover') && getComputedStyle(e, '::after').content !== 'none');
+    if (!shown) fail(where, `the tooltip vanished with the pointer ${dy}px above its bar`);
+  }
+  await page.mouse.move(0, 0);
+}
+
+// Issue 11 (12): each y-axis label sits on its gridline.
+async function axisLabels(where, page) {
+  const off = await page.evaluate(() => {
+    const out = [];
+    for (const plot of document.querySelectorAll('.plot')) {
+      const lines = [...plot.querySelectorAll('svg path.grid, svg path.axis')].map((l) => {
+        const r = l.getBoundingClientRect();
+        return r.top + r.height / 2;
+      });
+      for (const span of plot.querySelectorAll('.yax span')) {
+        const r = span.getBoundingClientRect();
+        const mid = r.top + r.height / 2;
+        const d = Math.min(...lines.map((y) => Math.abs(y - mid)));
+        out.push({ label: span.innerText, d });
+      }
+    }
+    return out;
+  });
+  if (!off.length) fail(where, 'no y-axis labels');
+  for (const o of off) if (o.d > 2) fail(where, `y label ${o.label} is ${o.d.toFixed(1)}px off its gridline`);
+  note(`  ${off.length} y labels, worst ${Math.max(0, ...off.map((o) => o.d)).toFixed(1)}px off their lines`);
+}
+
+// Issue 11 (10): a name with U+202E does not reorder the words around it.
+async function bidiIsolated(where, page) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    for (const b of document.querySelectorAll('main bdi')) {
+      if (!b.textContent.includes('\u202E')) continue;
+      const before = b.previousSibling;
+      const after = b.nextSibling;
+      const r = b.getBoundingClientRect();
+      const rect = (n) => {
+        if (!n || !n.textContent.trim()) return null;
+        const range = document.createRange();
+        range.selectNodeContents(n);
+        return range.getBoundingClientRect();
+      };
+      const a = rect(before);
+      const z = rect(after);
+      if (a && Math.abs(a.top - r.top) < 4 && a.left > r.left) out.push(`"${before.textContent}" drawn after the name`);
+      if (z && Math.abs(z.top - r.top) < 4 && z.left < r.left) out.push(`"${after.textContent}" drawn before the name`);
+    }
+    return out;
+  });
+  for (const b of bad) fail(where, `bidi: ${b}`);
 }
 
 // (5) at 375 px nothing scrolls sideways, also with a tooltip open.
@@ -342,7 +471,7 @@ async function checkPhone(browser, origin, base, pages) {
 }
 
 // (7) screenshots: desktop and phone, light and dark.
-async function screenshots(browser, origin, base, dir, name) {
+async function screenshots(browser, origin, base, dir, name, more = []) {
   await mkdir(dir, { recursive: true });
   const shots = [
     ['desktop', { viewport: DESKTOP, deviceScaleFactor: 1 }],
@@ -352,8 +481,16 @@ async function screenshots(browser, origin, base, dir, name) {
   for (const [kind, options] of shots) {
     for (const scheme of ['light', 'dark']) {
       const context = await browser.newContext({ ...options, colorScheme: scheme });
-      const w = await open(context, origin, base + 'index.html');
       const suffix = scheme === 'light' ? '' : '-dark';
+      // The other pages: a probe page and history, whole.
+      for (const [label, rel] of more) {
+        const p = await open(context, origin, base + rel);
+        const file = path.join(dir, `${name}-${label}-${kind}${suffix}.png`);
+        await p.page.screenshot({ path: file, fullPage: true });
+        written.push(file);
+        await done(`screenshot ${label} ${kind} ${scheme}`, p);
+      }
+      const w = await open(context, origin, base + 'index.html');
       const first = path.join(dir, `${name}-${kind}${suffix}.png`);
       const full = path.join(dir, `${name}-${kind}${suffix}-full.png`);
       await w.page.screenshot({ path: first });
@@ -437,7 +574,11 @@ async function main() {
 
     // (5) and (7).
     await checkPhone(browser, origin, base, ['index.html', picks[0] ?? 'index.html', 'history.html']);
-    if (args.screenshots) await screenshots(browser, origin, base, path.resolve(args.screenshots), args.name);
+    if (args.screenshots) {
+      const more = [['history', 'history.html']];
+      if (picks[0]) more.unshift(['probe', picks[0]]);
+      await screenshots(browser, origin, base, path.resolve(args.screenshots), args.name, more);
+    }
   } finally {
     await browser.close();
     server.close();

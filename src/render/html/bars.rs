@@ -111,22 +111,21 @@ fn eventful_label(d: &DayView, titles: &HashMap<&str, &str>) -> String {
     // "0 min" says nothing.
     if d.partial_minutes > 0 {
         label.push_str(&format!(
-            "\nPartial outage {}",
+            "\nDegraded {}",
             format::minutes(d.partial_minutes)
         ));
     }
     if d.major_minutes > 0 {
-        label.push_str(&format!(
-            "\nMajor outage {}",
-            format::minutes(d.major_minutes)
-        ));
+        label.push_str(&format!("\nDown {}", format::minutes(d.major_minutes)));
     }
     if d.incidents.is_empty() {
         label.push_str("\nNo incidents");
     } else {
         for id in &d.incidents {
             label.push_str("\nIncident: ");
-            label.push_str(titles.get(id.as_str()).copied().unwrap_or(id));
+            label.push_str(&format::isolate(
+                titles.get(id.as_str()).copied().unwrap_or(id),
+            ));
         }
     }
     label
@@ -184,8 +183,12 @@ mod tests {
                 ("ok", 30)
             ]
         );
-        assert!(bars[2].label.contains("Major outage 36 min"));
-        assert!(bars[2].label.contains("Incident: API errors"));
+        assert!(bars[2].label.contains("Down 36 min"));
+        assert!(
+            bars[2]
+                .label
+                .contains("Incident: \u{2068}API errors\u{2069}")
+        );
         assert!(bars[0].label.contains("No data"));
         assert!(bars[3].old && !bars[4].old);
     }

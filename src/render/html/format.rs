@@ -182,7 +182,8 @@ pub fn overall_key(o: Overall) -> &'static str {
     match o {
         Overall::Operational => "ok",
         Overall::Degraded => "warn",
-        Overall::PartialOutage | Overall::MajorOutage => "down",
+        Overall::PartialOutage => "partial",
+        Overall::MajorOutage => "down",
         Overall::Maintenance => "maint",
     }
 }
@@ -238,6 +239,13 @@ pub fn impact(i: Impact) -> (&'static str, &'static str) {
         Impact::Major => ("Major", "down"),
         Impact::Critical => ("Critical", "down"),
     }
+}
+
+/// Text from people inside our own words where markup cannot go (attributes,
+/// `<title>`): between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, so
+/// a right-to-left name or a stray U+202E cannot reorder the words around it.
+pub fn isolate(s: &str) -> String {
+    format!("\u{2068}{s}\u{2069}")
 }
 
 /// A string safe as an HTML id, a URL fragment and a file name: ASCII letters,

@@ -231,16 +231,36 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
     let stacks: Vec<Option<[f64; 5]>> = days.iter().map(|d| phase_array(&d.phases)).collect();
     let p50: Vec<Option<f64>> = days.iter().map(|d| d.p50).collect();
     let p95: Vec<Option<f64>> = days.iter().map(|d| d.p95).collect();
-    let max = stacks
+    // Each day's highest value: its p95 or its stacked phases.
+    let peaks: Vec<Option<f64>> = stacks
         .iter()
-        .flatten()
-        .map(|s| s.iter().sum::<f64>())
-        .chain(p95.iter().flatten().copied())
-        .chain(p50.iter().flatten().copied())
-        .fold(0.0, f64::max);
-    let (top, yticks) = y_axis(max);
-    let y = |v: f64| H - v / top * H;
+        .zip(&p95)
+        .zip(&p50)
+        .map(|((s, a), b)| {
+            let vals = s
+                .map(|s| s.iter().sum::<f64>())
+                .into_iter()
+                .chain(*a)
+                .chain(*b);
+            vals.reduce(f64::max)
+        })
+        .collect();
+    let cap = clip_at(&peaks);
+    let (top, yticks) = y_axis(cap);
+    // Values above the axis are drawn at its top and marked there.
+    let y = |v: f64| H - v.min(top) / top * H;
     let slot = W / days.len().max(1) as f64;
+    let clipped: Vec<usize> = peaks
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_some_and(|p| p > top))
+        .map(|(i, _)| i)
+        .collect();
+    let mut clip_marks = String::new();
+    for i in &clipped {
+        let x = *i as f64 * slot + slot / 2.0;
+        let _ = write!(clip_marks, "M{} 0l-5 9h10z", n(x));
+    }
 
     // Bars 70% of a day's slot, centred.
     let mut areas: Vec<Shape> = PHASES
@@ -259,6 +279,9 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
                 continue;
             }
             let (y0, y1) = (y(base), y(base + v));
+            if y0 <= y1 {
+                continue;
+            }
             let _ = write!(
                 areas[k].d,
                 "M{} {}h{}V{}h-{}z",
@@ -318,6 +341,20 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
         ),
         _ => "No latency data in the last 30 days.".to_string(),
     };
+    let desc = if clipped.is_empty() {
+        desc
+    } else {
+        format!(
+            "{desc} The axis is clipped at {} (1.5 times the 90th percentile of daily peaks), so one spike does not flatten the rest; {} above it {} marked with a triangle at the top.",
+            format::latency(Some(top)),
+            if clipped.len() == 1 {
+                "1 day".to_string()
+            } else {
+                format!("{} days", clipped.len())
+            },
+            if clipped.len() == 1 { "is" } else { "are" }
+        )
+    };
 
     let mut head = vec!["Date".to_string(), "p50".to_string(), "p95".to_string()];
     head.extend(PHASES.iter().map(|(_, w)| w.to_string()));
@@ -341,7 +378,14 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
         empty: with_data == 0,
         areas,
         lines,
-        marks: Vec::new(),
+        marks: if clip_marks.is_empty() {
+            Vec::new()
+        } else {
+            vec![Shape {
+                class: "mark-clip",
+                d: clip_marks,
+            }]
+        },
         grid: grid(&yticks, top),
         yticks: yticks.iter().map(|&v| Tick::y(v, top)).collect(),
         xticks,
@@ -477,6 +521,26 @@ fn step_path(d: &mut String, vals: &[Option<f64>], bw: f64, y: &impl Fn(f64) -> 
     }
 }
 
+/// Where the 30-day axis ends: the highest day, unless it stands above 1.5
+/// times the 90th percentile of the daily peaks; then there (one bad day
+/// must not flatten a month of normal ones into the floor).
+fn clip_at(peaks: &[Option<f64>]) -> f64 {
+    let mut v: Vec<f64> = peaks
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|p| p.is_finite())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    let Some(&max) = v.last() else { return 0.0 };
+    if v.len() < 5 {
+        return max;
+    }
+    let rank = ((0.9 * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    let cap = v[rank] * 1.5;
+    if max > cap && cap > 0.0 { cap } else { max }
+}
+
 /// A round top for the axis and the tick values below it (steps of 1, 2 or 5 × 10ⁿ).
 fn y_axis(max: f64) -> (f64, Vec<f64>) {
     let max = if max.is_finite() && max > 0.0 {
@@ -604,6 +668,38 @@ mod tests {
         assert_eq!(y_axis(123.0).1, vec![0.0, 50.0, 100.0, 150.0]);
         assert_eq!(y_axis(0.0).0, 1.0);
         assert_eq!(y_axis(3800.0).0, 4000.0);
+    }
+
+    #[test]
+    fn one_spike_does_not_flatten_the_30_day_chart() {
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
+        let days: Vec<DayLatency> = (0..30)
+            .map(|i| DayLatency {
+                date: start + chrono::Duration::days(i),
+                p50: Some(40.0),
+                p95: Some(if i == 12 { 9_000.0 } else { 80.0 + i as f64 }),
+                phases: PhasesMs::default(),
+            })
+            .collect();
+        let c = last_30d(&days);
+        let labels: Vec<&str> = c.yticks.iter().map(|t| t.label.as_str()).collect();
+        assert!(
+            labels.iter().all(|l| l.ends_with(" ms")),
+            "the axis stops far below the 9 s spike: {labels:?}"
+        );
+        assert_eq!(c.marks.len(), 1);
+        assert_eq!(c.marks[0].class, "mark-clip");
+        assert_eq!(c.marks[0].d.matches('M').count(), 1);
+        assert!(c.desc.contains("clipped"), "{}", c.desc);
+        // Without a spike, nothing is clipped.
+        let calm: Vec<DayLatency> = days
+            .into_iter()
+            .map(|mut d| {
+                d.p95 = Some(80.0);
+                d
+            })
+            .collect();
+        assert!(last_30d(&calm).marks.is_empty());
     }
 
     #[test]

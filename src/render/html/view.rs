@@ -16,12 +16,20 @@ use super::format;
 use super::svg::{self, Chart};
 use crate::model::State;
 use crate::render::site::{
-    Group, IncidentStatus, IncidentView, LatestResult, MaintenanceView, PeriodUptime, ProbeView,
-    Site,
+    Group, IncidentStatus, IncidentView, LatestResult, MaintenanceView, PeriodUptime, Point,
+    ProbeView, Site,
 };
 
 /// How many days of incidents the front page lists.
 pub const RECENT_DAYS: i64 = 14;
+
+/// "Happening now" stays about one screen: beyond this many cards it says
+/// "and N more" and links to the history.
+pub const NOW_CARDS: usize = 4;
+
+/// Automatic incidents of one group that start this close together are one
+/// event with many affected services, as Statuspage shows them.
+const TOGETHER: Duration = Duration::minutes(10);
 
 /// An instant: `iso` for `datetime`, `text` for people.
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +81,10 @@ pub struct Common {
 #[derive(Debug, Clone, Serialize)]
 pub struct Index {
     pub groups: Vec<GroupRow>,
+    /// At most [`NOW_CARDS`]; failures that started together are one card.
     pub active: Vec<IncidentCard>,
+    /// Active cards not shown ("and N more").
+    pub active_more: usize,
     pub maintenance_now: Vec<MaintenanceCard>,
     pub maintenance_next: Vec<MaintenanceCard>,
     pub recent: Vec<DayIncidents>,
@@ -123,6 +134,8 @@ pub struct IncidentCard {
     pub cause: Option<&'static str>,
     pub message: Option<String>,
     pub updates: Vec<UpdateView>,
+    /// The written summary or postmortem, sanitized upstream.
+    pub postmortem_html: Option<String>,
 }
 
 /// A probe named by an incident or a maintenance.
@@ -161,7 +174,10 @@ pub struct MaintenanceCard {
 pub struct DayIncidents {
     pub date: String,
     pub iso: String,
+    /// At most [`NOW_CARDS`], failures that started together merged.
     pub incidents: Vec<IncidentCard>,
+    /// Cards of the day not shown ("and N more").
+    pub more: usize,
 }
 
 /// A month of the history page.
@@ -169,6 +185,8 @@ pub struct DayIncidents {
 pub struct MonthIncidents {
     pub label: String,
     pub incidents: Vec<IncidentCard>,
+    /// Maintenance windows that started that month, latest first.
+    pub maintenance: Vec<MaintenanceCard>,
 }
 
 /// A probe's own page.
@@ -307,12 +325,9 @@ impl<'a> Views<'a> {
             .filter(|g| !g.probes.is_empty())
             .map(|g| self.group(g, ungrouped_only))
             .collect();
-        let active = site
-            .incidents
-            .iter()
-            .filter(|i| i.resolved_at.is_none())
-            .map(|i| self.incident(i))
-            .collect();
+        let mut active = self.active();
+        let active_more = active.len().saturating_sub(NOW_CARDS);
+        active.truncate(NOW_CARDS);
         let maint = |status: &str| -> Vec<MaintenanceCard> {
             let mut m: Vec<_> = site
                 .maintenance
@@ -331,28 +346,123 @@ impl<'a> Views<'a> {
         Index {
             groups,
             active,
+            active_more,
             maintenance_now: maint("in_progress"),
             maintenance_next: maint("scheduled"),
             recent,
         }
     }
 
-    /// Every incident, newest first, by month of its start.
+    /// Open incidents, newest first; automatic ones nobody wrote about that
+    /// started together in one group become one card.
+    fn active(&self) -> Vec<IncidentCard> {
+        let open: Vec<&IncidentView> = self
+            .site
+            .incidents
+            .iter()
+            .filter(|i| i.resolved_at.is_none())
+            .collect();
+        self.clustered(open)
+    }
+
+    /// `incidents` (newest first) as cards, automatic ones nobody wrote
+    /// about that started together in one group merged into one card.
+    fn clustered(&self, incidents: Vec<&IncidentView>) -> Vec<IncidentCard> {
+        let open = incidents;
+        let group_of = |i: &IncidentView| {
+            i.probes
+                .first()
+                .and_then(|p| self.probes.get(p.as_str()))
+                .map(|p| p.group.clone())
+        };
+        let mut clusters: Vec<Vec<&IncidentView>> = Vec::new();
+        for i in open {
+            let joinable = i.automatic && !i.has_human_updates();
+            let home = clusters.iter_mut().find(|c| {
+                joinable
+                    && c.iter().all(|o| o.automatic && !o.has_human_updates())
+                    && group_of(c[0]) == group_of(i)
+                    && c.iter()
+                        .any(|o| (o.started_at - i.started_at).abs() <= TOGETHER)
+            });
+            match home {
+                Some(c) => c.push(i),
+                None => clusters.push(vec![i]),
+            }
+        }
+        clusters
+            .into_iter()
+            .map(|c| match c.as_slice() {
+                [one] => self.incident(one),
+                many => self.cluster(many),
+            })
+            .collect()
+    }
+
+    /// One card for several automatic incidents that started together.
+    fn cluster(&self, many: &[&IncidentView]) -> IncidentCard {
+        let mut card = self.incident(many[many.len() - 1]);
+        let down = many.iter().any(|i| i.worst_state == Some(State::Down));
+        let group = many[0]
+            .probes
+            .first()
+            .and_then(|p| self.probes.get(p.as_str()))
+            .and_then(|p| p.group.clone());
+        let open = many.iter().any(|i| i.resolved_at.is_none());
+        let verb = if open { "are" } else { "were" };
+        let what = if down { "down" } else { "degraded" };
+        card.title = match &group {
+            Some(g) => format!("{} services of {g} {verb} {what}", many.len()),
+            None => format!("{} services {verb} {what}", many.len()),
+        };
+        let start = many.iter().map(|i| i.started_at).min();
+        let end = many.iter().filter_map(|i| i.resolved_at).max();
+        if open {
+            card.open = true;
+            card.resolved = None;
+            card.status = "Ongoing".to_string();
+        } else if let (Some(start), Some(end)) = (start, end) {
+            card.resolved = Some(Time::at(self.tz, end));
+            card.duration = format::duration((end - start).to_std().unwrap_or_default());
+        }
+        let ids: Vec<String> = many.iter().flat_map(|i| i.probes.clone()).collect();
+        card.probes = self.links(&ids);
+        card.updates.clear();
+        card.message = None;
+        card.cause = None;
+        card
+    }
+
+    /// Every incident and maintenance window, newest first, by month of its start.
     pub fn history(&self) -> Vec<MonthIncidents> {
         let mut incidents: Vec<&IncidentView> = self.site.incidents.iter().collect();
         incidents.sort_by_key(|i| Reverse(i.started_at));
-        let mut months: Vec<MonthIncidents> = Vec::new();
-        for i in incidents {
-            let label = i.started_at.format("%B %Y").to_string();
-            match months.last_mut() {
-                Some(m) if m.label == label => m.incidents.push(self.incident(i)),
-                _ => months.push(MonthIncidents {
-                    label,
-                    incidents: vec![self.incident(i)],
-                }),
-            }
-        }
-        months
+        let mut maintenance: Vec<&MaintenanceView> = self.site.maintenance.iter().collect();
+        maintenance.sort_by_key(|m| Reverse(m.start));
+        let month =
+            |t: DateTime<Utc>| (t.format("%Y%m").to_string(), t.format("%B %Y").to_string());
+        let mut keys: Vec<(String, String)> = incidents
+            .iter()
+            .map(|i| month(i.started_at))
+            .chain(maintenance.iter().map(|m| month(m.start)))
+            .collect();
+        keys.sort_by(|a, b| b.0.cmp(&a.0));
+        keys.dedup();
+        keys.into_iter()
+            .map(|(key, label)| MonthIncidents {
+                label,
+                incidents: incidents
+                    .iter()
+                    .filter(|i| month(i.started_at).0 == key)
+                    .map(|i| self.incident(i))
+                    .collect(),
+                maintenance: maintenance
+                    .iter()
+                    .filter(|m| month(m.start).0 == key)
+                    .map(|m| self.maintenance(m))
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Every probe, in config order.
@@ -361,7 +471,9 @@ impl<'a> Views<'a> {
     }
 
     /// One probe's page.
-    pub fn probe(&self, p: &ProbeView) -> ProbeDetail {
+    /// `recent` is the probe's last 24 hours of results (`p.recent`, unless
+    /// the caller kept them out of the site to bound its memory).
+    pub fn probe(&self, p: &ProbeView, recent: &[Point]) -> ProbeDetail {
         let windows = [
             ("24 hours", p.uptime.h24, p.p50.h24, p.p95.h24, p.p99.h24),
             ("7 days", p.uptime.d7, p.p50.d7, p.p95.d7, p.p99.d7),
@@ -405,7 +517,7 @@ impl<'a> Views<'a> {
             budget_short: format::budget_short(p.slo_budget_left),
             budget_note,
             latest: p.latest.as_ref().map(|l| self.latest(l)),
-            chart_24h: svg::last_24h(&p.recent, self.site.generated_at),
+            chart_24h: svg::last_24h(recent, self.site.generated_at),
             chart_30d: svg::last_30d(&p.daily_latency),
             weeks: p.weeks.iter().map(|w| period(w, p.slo)).collect(),
             months: p.months.iter().map(|m| period(m, p.slo)).collect(),
@@ -435,7 +547,7 @@ impl<'a> Views<'a> {
         GroupRow {
             id: format::slug(&g.id),
             heading,
-            status: Status::of(worst(g.probes.iter().map(|p| p.state))),
+            status: group_status(g),
             probes: g.probes.iter().map(|p| self.row(p)).collect(),
         }
     }
@@ -519,17 +631,25 @@ impl<'a> Views<'a> {
     fn incident(&self, i: &IncidentView) -> IncidentCard {
         let open = i.resolved_at.is_none();
         let (impact, impact_key) = format::impact(i.impact);
+        // Outpost does not investigate: an incident nobody wrote about is
+        // ongoing or resolved, nothing more.
+        let status = if i.automatic && !i.has_human_updates() {
+            if open { "Ongoing" } else { "Resolved" }
+        } else {
+            format::incident_status_word(i.status)
+        };
         IncidentCard {
             id: i.id.clone(),
-            anchor: format!("incident-{}", format::slug(&i.id)),
+            anchor: i.anchor(),
             title: i.title.clone(),
             open,
-            status: format::incident_status_word(i.status).to_string(),
+            status: status.to_string(),
             status_key: match i.status {
                 IncidentStatus::Resolved | IncidentStatus::Postmortem => "ok",
                 IncidentStatus::Monitoring => "maint",
                 _ => impact_key,
             },
+            postmortem_html: i.postmortem_html.clone(),
             impact: impact.to_string(),
             impact_key,
             started: Time::at(self.tz, i.started_at),
@@ -543,7 +663,11 @@ impl<'a> Views<'a> {
                 .iter()
                 .map(|u| UpdateView {
                     at: Time::at(self.tz, u.at),
-                    status: format::incident_status_word(u.status),
+                    status: match (u.automatic, u.status) {
+                        (true, IncidentStatus::Resolved) => "Resolved",
+                        (true, _) => "Detected",
+                        (false, s) => format::incident_status_word(s),
+                    },
                     body_html: u.body_html.clone(),
                 })
                 .collect(),
@@ -591,12 +715,29 @@ impl<'a> Views<'a> {
             .filter(|i| i.started_at.date_naive() == day)
             .collect();
         incidents.sort_by_key(|i| Reverse(i.started_at));
+        let mut cards = self.clustered(incidents);
+        let more = cards.len().saturating_sub(NOW_CARDS);
+        cards.truncate(NOW_CARDS);
         DayIncidents {
             date: day.format("%-d %B %Y").to_string(),
             iso: day.format("%Y-%m-%d").to_string(),
-            incidents: incidents.into_iter().map(|i| self.incident(i)).collect(),
+            incidents: cards,
+            more,
         }
     }
+}
+
+/// A group's state in the API's words: "Partial outage" when some, not all,
+/// members are down, else its worst member's state.
+fn group_status(g: &Group) -> Status {
+    let down = g.probes.iter().filter(|p| p.state == State::Down).count();
+    if down > 0 && down < g.probes.len() {
+        return Status {
+            key: "partial",
+            word: "Partial outage",
+        };
+    }
+    Status::of(worst(g.probes.iter().map(|p| p.state)))
 }
 
 /// The worst of some states: down over degraded over maintenance over

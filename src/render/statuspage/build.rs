@@ -68,13 +68,13 @@ impl Api {
 }
 
 /// `page`. Statuspage ids are opaque; ours is the slug of the title, stable
-/// as long as the title is. `url` is always a string (typed clients expect
-/// one): the public base URL, or empty when `page.url` is not set.
+/// as long as the title is. `url` is the public base URL, null when
+/// `page.url` is not set.
 fn page(site: &Site) -> Page {
     Page {
         id: page_id(&site.page.title),
         name: site.page.title.clone(),
-        url: site.page.url.clone().unwrap_or_default(),
+        url: site.page.url.clone(),
         time_zone: site.page.timezone.clone(),
         updated_at: Stamp(site.generated_at),
     }
@@ -170,11 +170,10 @@ fn group_component_id(group: &site::Group) -> String {
 /// `components`, in page order: each named group followed by its members;
 /// probes without a group are top-level components.
 ///
-/// `position` follows Statuspage: 1-based, ordering siblings (top-level
-/// components and groups, or the members of one group); we use config order,
-/// a group taking the position of its first member.
+/// `position` is 1-based and unique: the component's place in page order,
+/// a group coming just before its members.
 fn components(site: &Site, page_id: &str) -> Vec<Component> {
-    let mut out = Vec::new();
+    let mut out: Vec<Component> = Vec::new();
     for group in &site.groups {
         let group_id = group.name.as_ref().map(|_| group_component_id(group));
         let members: Vec<Component> = group
@@ -198,12 +197,7 @@ fn components(site: &Site, page_id: &str) -> Vec<Component> {
                     .map(|c| c.updated_at)
                     .max()
                     .unwrap_or(Stamp(site.generated_at)),
-                position: group
-                    .probes
-                    .iter()
-                    .map(|p| p.position + 1)
-                    .min()
-                    .unwrap_or(1),
+                position: 0,
                 description: None,
                 showcase: false,
                 start_date: None,
@@ -215,6 +209,9 @@ fn components(site: &Site, page_id: &str) -> Vec<Component> {
             });
         }
         out.extend(members);
+    }
+    for (n, c) in out.iter_mut().enumerate() {
+        c.position = n + 1;
     }
     out
 }
@@ -258,21 +255,9 @@ pub fn link(site: &Site, path: &str) -> String {
     }
 }
 
-/// `history.html#ID`, the fragment percent-encoded.
+/// The incident `id` on history.html, by the anchor the page gives it.
 pub fn history_link(site: &Site, id: &str) -> String {
-    link(site, &format!("history.html#{}", fragment(id)))
-}
-
-fn fragment(id: &str) -> String {
-    let mut out = String::new();
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    link(site, &format!("history.html#{}", site::anchor(id)))
 }
 
 /// The components of `probes`, skipping ids no longer configured.
@@ -408,6 +393,7 @@ fn incident(
         page_id: page_id.to_string(),
         incident_updates,
         components,
+        postmortem_body: i.postmortem.clone(),
         schedule: None,
     }
 }
@@ -425,6 +411,7 @@ fn synthetic_updates(i: &IncidentView) -> Vec<site::IncidentUpdate> {
             status: IncidentStatus::Resolved,
             body: "This incident has been resolved.".into(),
             body_html: String::new(),
+            automatic: true,
         });
     }
     out.push(site::IncidentUpdate {
@@ -433,6 +420,7 @@ fn synthetic_updates(i: &IncidentView) -> Vec<site::IncidentUpdate> {
         status: IncidentStatus::Investigating,
         body: opening,
         body_html: String::new(),
+        automatic: true,
     });
     out
 }
@@ -530,11 +518,12 @@ fn maintenance(
         monitoring_at: None,
         resolved_at: (status == MaintenanceStatus::Completed).then_some(Stamp(m.end)),
         impact: Impact::Maintenance,
-        shortlink: link(site, "index.html"),
+        shortlink: link(site, &format!("history.html#{}", m.id)),
         started_at: Stamp(m.start),
         page_id: page_id.to_string(),
         incident_updates: updates,
         components,
+        postmortem_body: None,
         schedule: Some(Schedule {
             scheduled_for: Stamp(m.start),
             scheduled_until: Stamp(m.end),
@@ -572,11 +561,5 @@ mod tests {
     fn update_ids_are_prefixed_once() {
         assert_eq!(update_id("auto-4", "auto-4-1"), "auto-4-1");
         assert_eq!(update_id("note", "2"), "note-2");
-    }
-
-    #[test]
-    fn fragments_are_encoded() {
-        assert_eq!(fragment("auto-42"), "auto-42");
-        assert_eq!(fragment("a b\"<"), "a%20b%22%3C");
     }
 }

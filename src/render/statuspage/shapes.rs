@@ -34,7 +34,9 @@ impl Serialize for Day {
 pub struct Page {
     pub id: String,
     pub name: String,
-    pub url: String,
+    /// The public base URL; null when `[page] url` is not set (an empty
+    /// string would read as "this very page" to clients that follow it).
+    pub url: Option<String>,
     pub time_zone: String,
     pub updated_at: Stamp,
 }
@@ -163,6 +165,9 @@ pub struct Incident<S> {
     pub page_id: String,
     pub incident_updates: Vec<IncidentUpdate>,
     pub components: Vec<Component>,
+    /// Statuspage's written postmortem (Markdown); only on incidents that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postmortem_body: Option<String>,
     #[serde(flatten)]
     pub schedule: Option<Schedule>,
 }
