@@ -89,9 +89,11 @@ fn read_optional(path: &Path) -> Result<Option<String>, RenderError> {
     match crate::bounded_read::read_text(path, crate::bounded_read::TEMPLATE_LIMIT) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(RenderError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e),
+        // A template the user gave that cannot be read is their input's
+        // problem (exit 2), like one that does not parse.
+        Err(e) => Err(RenderError::Template {
+            name: path.display().to_string(),
+            message: e.to_string(),
         }),
     }
 }
