@@ -94,6 +94,9 @@ fn probe(id: &str, name: &str, state: State, position: usize) -> ProbeView {
                 outcome,
                 latency_ms: 89.0 * scale,
                 phases: phases(scale),
+                count: 1,
+                down: u32::from(outcome == Outcome::Down),
+                degraded: u32::from(outcome == Outcome::Degraded),
             }
         })
         .collect();

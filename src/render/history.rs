@@ -268,34 +268,66 @@ fn day_view(
 
 /// At most this many points on the 24 h chart: one per 5 minutes. A probe at
 /// one-minute resolution from several locations has thousands of results a
-/// day; a chart a few hundred pixels wide shows no more, and the page stays
-/// small and quick to render.
+/// day; a chart of 15-minute means needs no more, and rendering stays quick.
 const CHART_POINTS: i64 = 288;
 
-/// Points for the 24 h chart: every result when they fit, otherwise the worst
-/// result of each 5-minute slot (the worst outcome, then the slowest), so no
-/// failure and no spike is lost.
+/// Points for the 24 h chart: every result when they fit, otherwise one
+/// point per 5-minute slot with the slot's worst outcome, mean latency and
+/// phases, and its counts (the chart draws 15-minute means, so nothing it
+/// shows changes, and no failure is lost).
 pub fn points(recent: &[ProbeResult]) -> Vec<Point> {
-    let point = |r: &ProbeResult| Point {
-        at: r.started_at,
-        outcome: r.outcome,
-        latency_ms: millis(r.latency),
-        phases: result_phases(r),
-    };
     if recent.len() as i64 <= CHART_POINTS {
-        return recent.iter().map(point).collect();
+        return recent
+            .iter()
+            .map(|r| Point {
+                at: r.started_at,
+                outcome: r.outcome,
+                latency_ms: millis(r.latency),
+                phases: result_phases(r),
+                count: 1,
+                down: u32::from(r.outcome == Outcome::Down),
+                degraded: u32::from(r.outcome == Outcome::Degraded),
+            })
+            .collect();
     }
     let slot_ms = Duration::days(1).num_milliseconds() / CHART_POINTS;
-    let mut worst: std::collections::BTreeMap<i64, &ProbeResult> =
+    let mut slots: std::collections::BTreeMap<i64, Vec<&ProbeResult>> =
         std::collections::BTreeMap::new();
     for r in recent {
-        let slot = r.started_at.timestamp_millis().div_euclid(slot_ms);
-        let e = worst.entry(slot).or_insert(r);
-        if (r.outcome, r.latency) > (e.outcome, e.latency) {
-            *e = r;
-        }
+        slots
+            .entry(r.started_at.timestamp_millis().div_euclid(slot_ms))
+            .or_default()
+            .push(r);
     }
-    worst.values().map(|r| point(r)).collect()
+    slots
+        .into_values()
+        .filter_map(|rs| slot_point(&rs))
+        .collect()
+}
+
+/// One point standing for the results of a slot.
+fn slot_point(rs: &[&ProbeResult]) -> Option<Point> {
+    let first = rs.first()?;
+    let n = rs.len() as f64;
+    let mean_phase = |get: fn(&PhasesMs) -> Option<f64>| {
+        let values: Vec<f64> = rs.iter().filter_map(|r| get(&result_phases(r))).collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    Some(Point {
+        at: first.started_at,
+        outcome: rs.iter().map(|r| r.outcome).max().unwrap_or(first.outcome),
+        latency_ms: rs.iter().map(|r| millis(r.latency)).sum::<f64>() / n,
+        phases: PhasesMs {
+            dns: mean_phase(|p| p.dns),
+            connect: mean_phase(|p| p.connect),
+            tls: mean_phase(|p| p.tls),
+            ttfb: mean_phase(|p| p.ttfb),
+            transfer: mean_phase(|p| p.transfer),
+        },
+        count: u32::try_from(rs.len()).unwrap_or(u32::MAX),
+        down: rs.iter().filter(|r| r.outcome == Outcome::Down).count() as u32,
+        degraded: rs.iter().filter(|r| r.outcome == Outcome::Degraded).count() as u32,
+    })
 }
 
 #[cfg(test)]
@@ -325,14 +357,21 @@ mod tests {
     }
 
     #[test]
-    fn a_day_at_one_minute_keeps_every_failure_and_spike_in_288_points() {
+    fn a_day_at_one_minute_is_288_points_that_count_every_result() {
         let mut day: Vec<ProbeResult> = (0..1440).map(|m| result(m, Outcome::Up, 40)).collect();
         day[100] = result(100, Outcome::Down, 3);
         day[700] = result(700, Outcome::Up, 900);
         let points = points(&day);
         assert!(points.len() <= 289, "{}", points.len());
+        assert_eq!(points.iter().map(|p| p.count).sum::<u32>(), 1440);
+        assert_eq!(points.iter().map(|p| p.down).sum::<u32>(), 1);
         assert!(points.iter().any(|p| p.outcome == Outcome::Down));
-        assert!(points.iter().any(|p| p.latency_ms == 900.0));
+        let total: f64 = points
+            .iter()
+            .map(|p| p.latency_ms * f64::from(p.count))
+            .sum();
+        let exact: f64 = day.iter().map(|r| millis(r.latency)).sum();
+        assert!((total - exact).abs() < 1e-6, "{total} vs {exact}");
         // Few results are drawn as they are.
         assert_eq!(super::points(&day[..50]).len(), 50);
     }

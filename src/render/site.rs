@@ -140,13 +140,20 @@ pub struct PhasesMs {
     pub transfer: Option<f64>,
 }
 
-/// One result on the 24 h chart.
+/// One result on the 24 h chart, or (for dense data) one 5-minute slot of
+/// results: then `outcome` is the slot's worst, latency and phases are its
+/// means, and the counts say how many results it stands for.
 #[derive(Debug, Clone, Serialize)]
 pub struct Point {
     pub at: DateTime<Utc>,
     pub outcome: Outcome,
     pub latency_ms: f64,
     pub phases: PhasesMs,
+    /// Results this point stands for (1 for a single result).
+    pub count: u32,
+    /// Of those, down and degraded ones.
+    pub down: u32,
+    pub degraded: u32,
 }
 
 /// One day's bar.

@@ -12,7 +12,6 @@ use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::Serialize;
 
 use super::format;
-use crate::model::Outcome;
 use crate::render::site::{DayLatency, PhasesMs, Point};
 
 const W: f64 = 600.0;
@@ -185,20 +184,16 @@ pub fn last_24h(points: &[Point], now: DateTime<Utc>) -> Chart {
         t += Duration::hours(1);
     }
 
-    let results = points
-        .iter()
-        .filter(|p| p.at >= start && p.at <= now)
-        .count();
-    let failed = points
-        .iter()
-        .filter(|p| p.at >= start && p.at <= now && p.outcome == Outcome::Down)
-        .count();
-    let mean = mean(
-        points
-            .iter()
-            .filter(|p| p.at >= start)
-            .map(|p| p.latency_ms),
-    );
+    let shown = || points.iter().filter(|p| p.at >= start && p.at <= now);
+    let results: u64 = shown().map(|p| u64::from(p.count)).sum();
+    let failed: u64 = shown().map(|p| u64::from(p.down)).sum();
+    // Points may stand for several results each: weigh them.
+    let mean = (results > 0).then(|| {
+        shown()
+            .map(|p| p.latency_ms * f64::from(p.count))
+            .sum::<f64>()
+            / results as f64
+    });
     let desc = if results == 0 {
         "No results in the last 24 hours.".to_string()
     } else {
@@ -405,18 +400,17 @@ struct Bucket {
 }
 
 impl Bucket {
+    /// Add a point, weighted by the results it stands for.
     fn add(&mut self, p: &Point) {
-        self.count += 1;
-        match p.outcome {
-            Outcome::Down => self.down += 1,
-            Outcome::Degraded => self.degraded += 1,
-            Outcome::Up => {}
-        }
-        self.latency += p.latency_ms;
+        let w = p.count.max(1);
+        self.count += w as usize;
+        self.down += p.down as usize;
+        self.degraded += p.degraded as usize;
+        self.latency += p.latency_ms * f64::from(w);
         for (k, v) in phase_values(&p.phases).iter().enumerate() {
             if let Some(v) = v {
-                self.phase_sum[k] += v;
-                self.phase_n[k] += 1;
+                self.phase_sum[k] += v * f64::from(w);
+                self.phase_n[k] += w as usize;
             }
         }
     }
@@ -634,11 +628,6 @@ fn dash(v: Option<f64>) -> String {
         Some(_) => format::latency(v),
         None => "–".to_string(),
     }
-}
-
-fn mean(vals: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, count) = vals.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
-    (count > 0).then(|| sum / count as f64)
 }
 
 fn median(vals: impl Iterator<Item = f64>) -> Option<f64> {
