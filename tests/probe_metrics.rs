@@ -173,10 +173,18 @@ fn a_large_exposition_needs_max_body_only_for_checks() {
         async move { http::respond(200, big) }
     });
     let check = "expect.metrics = { up = \"== 1\" }";
+    // Parsing 2 MiB in a debug build on a loaded machine can take over the
+    // default degraded_after: this test is about sizes, not speed.
+    let slow_ok = "degraded_after = \"10m\"\ntimeout = \"10m\"";
     let config = [
-        probe("no_checks", addr, "/", ""),
-        probe("too_small", addr, "/", check),
-        probe("fits", addr, "/", &format!("max_body = \"4MiB\"\n{check}")),
+        probe("no_checks", addr, "/", slow_ok),
+        probe("too_small", addr, "/", &format!("{slow_ok}\n{check}")),
+        probe(
+            "fits",
+            addr,
+            "/",
+            &format!("{slow_ok}\nmax_body = \"4MiB\"\n{check}"),
+        ),
     ]
     .concat();
     let ws = Workspace::new();
