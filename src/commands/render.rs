@@ -47,6 +47,11 @@ pub fn render_site(
     )?;
     let site = render::gather::gather_slim(cfg, store, &human, now)
         .map_err(|e| CommandError::store(e.to_string()))?;
+    tracing::debug!(
+        probes = cfg.probes.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "gathered the site"
+    );
     let mut recent = |p: &render::site::ProbeView| {
         render::gather::recent_points(store, &p.id, now)
             .map(Some)

@@ -7,7 +7,9 @@ use super::gather::{exact_percentile, phases as result_phases};
 use super::site::*;
 use crate::config::{Config, ProbeSpec};
 use crate::model::{Outcome, ProbeResult, State, millis};
-use crate::rollup::{DayRollup, budget_left, counts_between, summarize_sorted};
+use crate::rollup::{
+    DayRollup, Summary, budget_left, counts_between, days_between, summarize_sorted,
+};
 use crate::store::incidents::Incident;
 use crate::store::{Store, StoreError};
 
@@ -37,15 +39,28 @@ pub fn probe_history(
     store: &Store,
     spec: &ProbeSpec,
     recent: &[ProbeResult],
-    incidents: &[Incident],
+    own: &[&Incident],
     now: DateTime<Utc>,
 ) -> Result<History, StoreError> {
     let today = now.date_naive();
     let reach = i64::from(cfg.page.history_days).max(366);
     let first_day = today - Duration::days(reach - 1);
     let rollups = store.rollups(&spec.id.0, first_day, today)?;
-    let window = |days: i64| summarize_sorted(&rollups, today - Duration::days(days - 1), today);
-    let (d7, d30, d90) = (window(7), window(30), window(90));
+    // Each window extends the shorter one: every day's histogram is merged
+    // once, not once per window that holds it.
+    let grow = |mut s: Summary, from: i64, to: i64| {
+        for r in days_between(
+            &rollups,
+            today - Duration::days(to - 1),
+            today - Duration::days(from),
+        ) {
+            s.add(r);
+        }
+        s
+    };
+    let d7 = grow(Summary::default(), 0, 7);
+    let d30 = grow(d7.clone(), 7, 30);
+    let d90 = grow(d30.clone(), 30, 90);
 
     let h24 = day_summary_from_raw(cfg, spec, recent);
     let uptime = Windows {
@@ -64,10 +79,9 @@ pub fn probe_history(
         d90: live(uptime.d90, d90.percentile(q)),
     };
 
-    let own: Vec<&Incident> = incidents.iter().filter(|i| i.probe == spec.id.0).collect();
     let days = (0..i64::from(cfg.page.history_days))
         .rev()
-        .map(|back| day_view(cfg, spec, &rollups, &own, today - Duration::days(back), now))
+        .map(|back| day_view(cfg, spec, &rollups, own, today - Duration::days(back), now))
         .collect();
 
     let daily_latency = (0..30)

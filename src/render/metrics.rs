@@ -241,7 +241,16 @@ fn number(v: f64) -> String {
     } else {
         // Nanosecond precision, then no trailing zeros: milliseconds divided
         // into seconds would otherwise print as 0.0017130000000000001.
-        let fixed = format!("{v:.9}");
+        // Integer nanos where they fit exactly: `{:.9}` takes the slow path
+        // of float formatting, millions of times on a large site.
+        let fixed = if v.abs() < 9e9 {
+            let nanos = (v * 1e9).round() as i64;
+            let sign = if nanos < 0 { "-" } else { "" };
+            let abs = nanos.unsigned_abs();
+            format!("{sign}{}.{:09}", abs / 1_000_000_000, abs % 1_000_000_000)
+        } else {
+            format!("{v:.9}")
+        };
         let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
         if trimmed.is_empty() || trimmed == "-" || trimmed == "-0" {
             "0".to_string()
@@ -270,5 +279,8 @@ mod tests {
         assert_eq!(number(1.713 / 1000.0), "0.001713");
         assert_eq!(number(1_767_225_600.0), "1767225600");
         assert_eq!(number(0.0), "0");
+        assert_eq!(number(-0.25), "-0.25");
+        assert_eq!(number(-1e-12), "0");
+        assert_eq!(number(1e12), "1000000000000");
     }
 }

@@ -67,6 +67,7 @@ impl Store {
         }
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(StoreError::sqlite(path, "setting pragmas"))?;
+        conn.set_prepared_statement_cache_capacity(64);
         let before = migrations::version(&conn, path)?;
         migrations::migrate(&mut conn, path)?;
         if (1..migrations::COMPACT).contains(&before) {

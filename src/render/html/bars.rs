@@ -6,6 +6,13 @@
 //! (fully up with no incident, or no data at all) become one element that still
 //! draws one bar per day (CSS repeats the bar `--n` times) and carries one
 //! label for its span of dates; every eventful day keeps its own element.
+//!
+//! The index shows every probe's row, so its bars are [`Detail::Brief`]: a
+//! day that was operational with no incident and no outage minutes is quiet
+//! even when a lone failed result left it below 100%, and a label is one short
+//! line of dates, state and minutes. A page of 100 probes with a year of
+//! simulated outages, slow spells and blips, all of them down, stays under
+//! 200 KB that way; the probe page keeps [`Detail::Full`] labels for every day.
 
 use std::collections::HashMap;
 
@@ -34,27 +41,39 @@ pub struct Bar {
     pub label: String,
 }
 
+/// How much a bar's label says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// For the index: quiet days merge whatever their uptime, incidents are counted.
+    Brief,
+    /// For the probe page: every day below 100% stands alone, incidents are named.
+    Full,
+}
+
 /// Merge `days` (oldest first) into bars; `titles` maps incident ids to titles.
-pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>) -> Vec<Bar> {
+pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>, detail: Detail) -> Vec<Bar> {
     let total = days.len();
     let phone_start = total.saturating_sub(PHONE_DAYS);
     let mut out = Vec::new();
     let mut i = 0;
     while i < total {
-        let kind = quiet_kind(&days[i]);
+        let kind = quiet_kind(&days[i], detail);
         let mut j = i + 1;
         if kind.is_some() {
             // Never run across the phone window's start, so a phone can hide
             // whole elements.
-            while j < total && j != phone_start && quiet_kind(&days[j]) == kind {
+            while j < total && j != phone_start && quiet_kind(&days[j], detail) == kind {
                 j += 1;
             }
         }
         let run = &days[i..j];
-        let label = match kind {
-            Some(Quiet::Up) => format!("{}\nOperational · 100% uptime\nNo incidents", span(run)),
-            Some(Quiet::NoData) => format!("{}\nNo data", span(run)),
-            None => eventful_label(&days[i], titles),
+        let label = match (detail, kind) {
+            (Detail::Brief, _) => brief_label(run, kind),
+            (Detail::Full, Some(Quiet::Up)) => {
+                format!("{}\nOperational · 100% uptime\nNo incidents", span(run))
+            }
+            (Detail::Full, Some(Quiet::NoData)) => format!("{}\nNo data", span(run)),
+            (Detail::Full, None) => eventful_label(&days[i], titles),
         };
         out.push(Bar {
             c: class(days[i].worst),
@@ -75,12 +94,55 @@ enum Quiet {
     NoData,
 }
 
-fn quiet_kind(d: &DayView) -> Option<Quiet> {
+fn quiet_kind(d: &DayView, detail: Detail) -> Option<Quiet> {
     let calm = d.partial_minutes == 0 && d.major_minutes == 0 && d.incidents.is_empty();
+    let full_up = d.uptime == Some(100.0) || (detail == Detail::Brief && d.uptime.is_some());
     match d.worst {
         None if calm && d.uptime.is_none() => Some(Quiet::NoData),
-        Some(State::Operational) if calm && d.uptime == Some(100.0) => Some(Quiet::Up),
+        Some(State::Operational) if calm && full_up => Some(Quiet::Up),
         _ => None,
+    }
+}
+
+/// The index's label: dates, state and minutes, in one short line ("25 Sep:
+/// Down 25 min"); the probe page has the uptime and the incidents.
+fn brief_label(run: &[DayView], kind: Option<Quiet>) -> String {
+    let (Some(first), Some(last)) = (run.first(), run.last()) else {
+        return String::new();
+    };
+    let dates = if run.len() > 1 {
+        format!(
+            "{} – {}",
+            format::day_short(first.date),
+            format::day_short(last.date)
+        )
+    } else {
+        format::day_short(first.date)
+    };
+    match kind {
+        Some(Quiet::Up) => format!("{dates}: Operational"),
+        Some(Quiet::NoData) => format!("{dates}: {}", format::NO_DATA),
+        None => {
+            let d = first;
+            let mut label = format!(
+                "{dates}: {}",
+                d.worst.map_or(format::NO_DATA, format::state_word)
+            );
+            // The minutes of the day's worst state follow its word ("Down 25
+            // min"); the other kind is named.
+            let (own, other, other_word) = match d.worst {
+                Some(State::Degraded) => (d.partial_minutes, d.major_minutes, "down"),
+                _ => (d.major_minutes, d.partial_minutes, "degraded"),
+            };
+            if own > 0 {
+                label.push(' ');
+                label.push_str(&format::minutes(own));
+            }
+            if other > 0 {
+                label.push_str(&format!(", {other_word} {}", format::minutes(other)));
+            }
+            label
+        }
     }
 }
 
@@ -170,7 +232,7 @@ mod tests {
         days[40].major_minutes = 36;
         days[40].incidents = vec!["auto-1".into()];
         let titles = HashMap::from([("auto-1", "API errors")]);
-        let bars = bars(&days, &titles);
+        let bars = bars(&days, &titles, Detail::Full);
         assert_eq!(bars.iter().map(|b| b.n).sum::<usize>(), 90);
         let kinds: Vec<_> = bars.iter().map(|b| (b.c, b.n)).collect();
         assert_eq!(
@@ -191,5 +253,31 @@ mod tests {
         );
         assert!(bars[0].label.contains("No data"));
         assert!(bars[3].old && !bars[4].old);
+    }
+
+    #[test]
+    fn brief_bars_merge_dented_quiet_days_and_say_one_line() {
+        let mut days: Vec<DayView> = (0..90)
+            .map(|n| day(n, Some(State::Operational), Some(100.0)))
+            .collect();
+        days[5].uptime = Some(99.86);
+        days[40].worst = Some(State::Down);
+        days[40].uptime = Some(97.5);
+        days[40].major_minutes = 36;
+        days[40].incidents = vec!["auto-1".into(), "auto-2".into()];
+        let titles = HashMap::from([("auto-1", "API errors")]);
+        let full = bars(&days, &titles, Detail::Full);
+        let brief = bars(&days, &titles, Detail::Brief);
+        assert_eq!(brief.iter().map(|b| b.n).sum::<usize>(), 90);
+        assert!(
+            brief.len() < full.len(),
+            "{} vs {}",
+            brief.len(),
+            full.len()
+        );
+        assert_eq!(brief[0].n, 40);
+        assert_eq!(brief[0].label, "1 Jan – 9 Feb: Operational");
+        assert_eq!(brief[1].label, "10 Feb: Down 36 min");
+        assert!(full.iter().any(|b| b.label.contains("API errors")));
     }
 }

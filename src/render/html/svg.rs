@@ -638,12 +638,19 @@ fn median(vals: impl Iterator<Item = f64>) -> Option<f64> {
 
 /// A coordinate with at most one decimal, without a trailing ".0".
 fn n(v: f64) -> String {
-    // Adding 0.0 turns -0 into 0.
-    let r = (v * 10.0).round() / 10.0 + 0.0;
-    if r.fract() == 0.0 {
-        format!("{r:.0}")
+    // Integer arithmetic: a 10,000-probe site writes millions of these, and
+    // float formatting with a precision is the slow path of `fmt`.
+    let tenths = (v * 10.0).round();
+    if !tenths.is_finite() || tenths.abs() >= 1e15 {
+        return "0".to_string();
+    }
+    let tenths = tenths as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let (whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+    if frac == 0 {
+        format!("{sign}{whole}")
     } else {
-        format!("{r:.1}")
+        format!("{sign}{whole}.{frac}")
     }
 }
 
@@ -696,5 +703,7 @@ mod tests {
         assert_eq!(n(12.0), "12");
         assert_eq!(n(12.34), "12.3");
         assert_eq!(n(-0.04), "0");
+        assert_eq!(n(-1.25), "-1.3");
+        assert_eq!(n(0.96), "1");
     }
 }

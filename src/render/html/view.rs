@@ -510,7 +510,7 @@ impl<'a> Views<'a> {
             .collect();
         incidents.sort_by_key(|i| Reverse(i.started_at));
         ProbeDetail {
-            row: self.row(p),
+            row: self.row(p, bars::Detail::Full),
             kind: p.kind,
             target: p.target.clone(),
             windows,
@@ -548,11 +548,15 @@ impl<'a> Views<'a> {
             id: format::slug(&g.id),
             heading,
             status: group_status(g),
-            probes: g.probes.iter().map(|p| self.row(p)).collect(),
+            probes: g
+                .probes
+                .iter()
+                .map(|p| self.row(p, bars::Detail::Brief))
+                .collect(),
         }
     }
 
-    fn row(&self, p: &ProbeView) -> ProbeRow {
+    fn row(&self, p: &ProbeView, detail: bars::Detail) -> ProbeRow {
         let budget_key = match p.slo_budget_left.filter(|l| l.is_finite()) {
             None => "unknown",
             Some(l) if l > 0.25 => "ok",
@@ -566,7 +570,7 @@ impl<'a> Views<'a> {
             group: p.group.clone(),
             status: Status::of(p.state),
             since: p.state_since.map(|t| Time::at(self.tz, t)),
-            bars: bars::bars(&p.days, &self.titles),
+            bars: bars::bars(&p.days, &self.titles, detail),
             uptime: format::uptime(p.uptime.d90),
             p95: format::latency(p.p95.d30),
             slo: format::percent(p.slo),
