@@ -262,6 +262,7 @@ impl<'a> Simulation<'a> {
             body_decoded_bytes: None,
             http_version: None,
             ip: None,
+            steps: Vec::new(),
         };
         let is_https = matches!(&spec.kind, ProbeKind::Http(h) if h.url.scheme() == "https");
         match &spec.kind {
@@ -279,6 +280,10 @@ impl<'a> Simulation<'a> {
                 r.cert_expires_at = Some(self.cert_expires_at);
             }
             ProbeKind::Dns(_) => r.phases.dns = Some(r.latency),
+            ProbeKind::Flow(f) => {
+                r.status = Some(200);
+                r.steps = super::flow::steps(f, &mut self.rng, latency_ms);
+            }
         }
 
         match fault {
@@ -330,6 +335,8 @@ impl<'a> Simulation<'a> {
                 r.phases.dns = Some(spec.timeout);
             }
         }
+
+        super::flow::fail(&mut r);
 
         // What `probe::execute` adds after the kind's own checks.
         if r.outcome == Outcome::Up

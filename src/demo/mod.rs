@@ -3,6 +3,7 @@
 //! written incident notes. `commands/demo.rs` puts them together.
 
 pub mod endpoints;
+mod flow;
 pub mod history;
 pub mod simulate;
 

@@ -299,6 +299,7 @@ pub fn simulate(store: &mut Store, cfg: &Config, plan: &Plan) -> Result<Simulate
                     body_decoded_bytes: None,
                     http_version: None,
                     ip: None,
+                    steps: Vec::new(),
                 })
                 .collect()
         })

@@ -353,6 +353,7 @@ mod tests {
             body_decoded_bytes: None,
             http_version: None,
             ip: None,
+            steps: Vec::new(),
         }
     }
 
