@@ -96,6 +96,14 @@ pub struct FlowStep {
 }
 
 impl FlowStep {
+    /// The captures its URL, headers and body refer to.
+    pub fn references(&self) -> impl Iterator<Item = &str> {
+        self.url
+            .capture_names()
+            .chain(self.headers.iter().flat_map(|(_, t, _)| t.capture_names()))
+            .chain(self.body.iter().flat_map(Template::capture_names))
+    }
+
     /// Whether the checks or captures read the body (else it is counted, not kept).
     pub fn needs_body(&self) -> bool {
         self.expect.needs_body()

@@ -59,6 +59,17 @@ pub async fn probe(
             });
             continue;
         }
+        // A clean-up step that needs what a failed step did not capture
+        // (the id of an order never created) has nothing to clean up.
+        if let Some(missing) = step.references().find(|n| !captured.contains_key(*n)) {
+            let mut record = StepRecord::skipped(&step.name, step.always);
+            record.message = Some(format!("not run: `{{{{{missing}}}}}` was not captured"));
+            runs.push(StepRun {
+                record,
+                observation: Observation::up(),
+            });
+            continue;
+        }
         let run = run_step(step, spec, ctx, &mut captured, &mut jar, deadline).await;
         if !step.always && run.record.outcome == Some(Outcome::Down) {
             failed = true;

@@ -25,8 +25,12 @@ impl Jar {
             .get_all(header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .filter_map(|s| RawCookie::parse(s.to_string()).ok());
-        self.store.store_response_cookies(cookies, url);
+            .filter_map(|s| RawCookie::parse(s).ok());
+        // One by one: `store_response_cookies` logs each cookie, value and
+        // all, at debug level, and cookies are secrets.
+        for cookie in cookies {
+            let _ = self.store.insert_raw(&cookie, url);
+        }
     }
 
     /// The `Cookie` header for a request to `url`, if any cookie matches.
