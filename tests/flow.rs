@@ -284,10 +284,16 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn captured_tokens_and_cookies_never_leave_the_process() {
     let (addr, _shop) = shop::start();
+    let hook = support::http::Receiver::start();
     let ws = Workspace::new();
     // The shop echoes the token in /me; a failing JSON check would quote it.
     let toml = format!(
-        r#"[[probe]]
+        r#"[[channel]]
+name = "hook"
+kind = "webhook"
+url = "http://{hook}/alerts"
+
+[[probe]]
 id = "leak"
 kind = "flow"
 degraded_after = "10s"
@@ -305,7 +311,8 @@ name = "me"
 url = "http://{addr}/me?t={{{{token}}}}"
 headers = {{ Authorization = "Bearer {{{{token}}}}" }}
 expect.json = {{ "$.token" = "something else" }}
-"#
+"#,
+        hook = hook.addr
     );
     ws.config(&toml);
     let site = ws.path().join("site");
@@ -340,7 +347,14 @@ expect.json = {{ "$.token" = "something else" }}
             assert!(!contains(&bytes, secret), "{} holds {secret}", f.display());
         }
     }
-    // And the alert text comes from the stored message: redacted already.
+    // The alert went out, saying what failed without the value.
+    assert_eq!(hook.events(), ["down"]);
+    let alerts = serde_json::to_string(&*hook.got.lock().expect("lock")).expect("json");
+    assert!(alerts.contains("{{token}}"), "{alerts}");
+    for secret in [shop::TOKEN, shop::SESSION] {
+        assert!(!alerts.contains(secret), "an alert holds {secret}");
+    }
+    // JUnit too.
     let junit = ws
         .run_cmd()
         .args(["--format", "junit", "--location", "test", "--no-alert"])

@@ -2,9 +2,54 @@
 //! the flow's latency shared among them, and a failure pinned on one step.
 
 use crate::config::FlowTarget;
-use crate::model::{Outcome, ProbeResult, StepRecord};
+use crate::model::{Outcome, ProbeResult, StepRecord, millis};
 
 use super::history::{Rng, http_phases, ms};
+
+/// A simulated store's flow `p{i}`: log in, create, read, delete.
+pub(crate) fn config_text(i: u32, group: u32) -> String {
+    let base = format!("https://p{i}.sim.invalid");
+    format!(
+        r#"
+[[probe]]
+id = "p{i}"
+name = "Service {i} orders"
+group = "Group {group}"
+kind = "flow"
+
+[[probe.step]]
+name = "log in"
+url = "{base}/login"
+method = "POST"
+capture = {{ token = {{ json = "$.access_token" }} }}
+
+[[probe.step]]
+name = "create order"
+url = "{base}/orders"
+method = "POST"
+headers = {{ Authorization = "Bearer {{{{token}}}}" }}
+capture = {{ id = {{ json = "$.id" }} }}
+
+[[probe.step]]
+name = "read order"
+url = "{base}/orders/{{{{id}}}}"
+headers = {{ Authorization = "Bearer {{{{token}}}}" }}
+
+[[probe.step]]
+name = "delete order"
+always = true
+method = "DELETE"
+url = "{base}/orders/{{{{id}}}}"
+headers = {{ Authorization = "Bearer {{{{token}}}}" }}
+"#
+    )
+}
+
+/// Give a simulated flow result its steps, sharing out its latency.
+pub(crate) fn fill(r: &mut ProbeResult, flow: &FlowTarget, rng: &mut Rng) {
+    r.steps = steps(flow, rng, millis(r.latency));
+    fail(r);
+}
 
 /// The steps of a clean run taking `total_ms` in all.
 pub(crate) fn steps(flow: &FlowTarget, rng: &mut Rng, total_ms: f64) -> Vec<StepRecord> {
@@ -39,7 +84,8 @@ pub(crate) fn steps(flow: &FlowTarget, rng: &mut Rng, total_ms: f64) -> Vec<Step
 /// in, where things usually break), later steps are skipped but clean-up,
 /// and the flow's message names the step.
 pub(crate) fn fail(r: &mut ProbeResult) {
-    if r.outcome == Outcome::Up || r.steps.is_empty() {
+    // A degraded flow is a slow one: every step still passed.
+    if r.outcome != Outcome::Down || r.steps.is_empty() {
         return;
     }
     let at = 1.min(r.steps.len() - 1);
@@ -50,7 +96,7 @@ pub(crate) fn fail(r: &mut ProbeResult) {
             step.cause = r.cause;
             step.message = r.message.clone();
             step.status = r.status;
-            after = r.outcome == Outcome::Down;
+            after = true;
         } else if after && !step.always {
             *step = StepRecord::skipped(step.name.clone(), false);
         }

@@ -415,6 +415,7 @@ fn median_ms(id: &str) -> f64 {
         "api" => 21.0,
         "search" => 140.0,
         "payments" => 46.0,
+        "orders" => 120.0,
         "postgres" => 0.6,
         "jobs" => 7.5,
         "dns" => 1.3,
