@@ -134,9 +134,11 @@ url = "http://{addr}/login"
 method = "POST"
 body = '{{"user": "alice", "password": "pw"}}'
 
+# A configured cookie and the jar's travel in one `Cookie` header.
 [[probe.step]]
 name = "who am I"
 url = "http://{addr}/me"
+headers = {{ Cookie = "theme=dark" }}
 expect.json = {{ "$.via" = "cookie" }}
 
 [[probe.step]]
@@ -218,6 +220,50 @@ url = "http://{addr}/nowhere"
     let s = steps(r);
     assert_eq!(s[0]["name"], "step 1");
     assert_eq!(s[1]["message"], "expected status 2xx, got 404");
+}
+
+#[test]
+fn a_step_timeout_bounds_its_step_and_the_flow_timeout_the_rest() {
+    let (addr, shop) = shop::start();
+    let ws = Workspace::new();
+    let toml = format!(
+        r#"[[probe]]
+id = "slow"
+kind = "flow"
+timeout = "1500ms"
+degraded_after = "10s"
+
+[[probe.step]]
+name = "impatient"
+url = "http://{addr}/slow"
+timeout = "300ms"
+
+[[probe.step]]
+name = "clean up"
+always = true
+url = "http://{addr}/slow"
+
+[[probe.step]]
+name = "too late"
+always = true
+url = "http://{addr}/flaky"
+"#
+    );
+    let (code, doc) = ws.run_json(&toml, &[]);
+    let r = result(&doc, "slow");
+    assert_eq!(code, 1);
+    assert_eq!(r["cause"], "timeout");
+    let message = r["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("step 1 `impatient`: timed out after ")
+            && message.ends_with("(the step's timeout) during waiting for response"),
+        "{message}"
+    );
+    assert_eq!(outcomes(r), ["down", "down", "skipped"], "{r:#}");
+    let cleanup = steps(r)[1]["message"].as_str().unwrap_or_default();
+    assert!(cleanup.contains("(the flow's timeout)"), "{cleanup}");
+    // No time was left for the last clean-up: it was never sent.
+    assert_eq!(shop.flaky_calls.load(Ordering::SeqCst), 0);
 }
 
 #[test]

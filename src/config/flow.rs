@@ -473,3 +473,87 @@ fn resolve_captures(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{ProbeKind, parse};
+
+    fn flow(toml: &str) -> Result<super::FlowTarget, String> {
+        let cfg = parse(Path::new("probes.toml"), toml, |n| {
+            (n == "PASS").then(|| "hunter22".to_string())
+        })
+        .map_err(|e| e.to_string())?;
+        match cfg.probes.into_iter().next().map(|p| p.kind) {
+            Some(ProbeKind::Flow(f)) => Ok(f),
+            other => Err(format!("not a flow: {other:?}")),
+        }
+    }
+
+    #[test]
+    fn steps_resolve_with_their_defaults_and_captures() {
+        let f = flow(
+            r#"[[probe]]
+id = "f"
+kind = "flow"
+user_agent = "synthetic/1"
+
+[[probe.step]]
+url = "https://a.test/login"
+method = "post"
+body = '{"password": "${PASS}"}'
+capture = { token = { json = "$.token" }, code = "status" }
+
+[[probe.step]]
+name = "  read  "
+url = "https://a.test/x/{{token}}?at={{now}}"
+headers = { Authorization = "Bearer {{token}}", X-Plain = "yes" }
+timeout = "2s"
+always = true
+"#,
+        )
+        .expect("valid");
+        let [login, read] = &f.steps[..] else {
+            panic!("two steps")
+        };
+        assert_eq!(login.name, "step 1");
+        assert_eq!(login.target.method, http::Method::POST);
+        assert_eq!(login.target.user_agent, "synthetic/1");
+        let names: Vec<&str> = login.captures.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["code", "token"]);
+        assert!(login.needs_body());
+        assert_eq!(read.name, "read");
+        assert!(read.always);
+        assert_eq!(read.timeout, Some(std::time::Duration::from_secs(2)));
+        assert_eq!(read.references().collect::<Vec<_>>(), ["token", "token"]);
+        let sensitive: Vec<bool> = read.headers.iter().map(|(_, _, s)| *s).collect();
+        assert_eq!(sensitive, [true, false]);
+        assert!(!read.needs_body());
+    }
+
+    #[test]
+    fn flow_level_http_keys_and_bad_steps_are_refused() {
+        let e = flow(
+            r#"[[probe]]
+id = "f"
+kind = "flow"
+url = "https://a.test/"
+
+[[probe.step]]
+url = "ftp://a.test/"
+timeout = "11m"
+capture = { uuid = "status", n = "body" }
+"#,
+        )
+        .expect_err("invalid");
+        assert!(
+            e.contains("probes.toml:4:7: `url` does not apply to a flow probe"),
+            "{e}"
+        );
+        assert!(e.contains("unsupported URL scheme"), "{e}");
+        assert!(e.contains("timeout"), "{e}");
+        assert!(e.contains("invalid capture name \"uuid\""), "{e}");
+        assert!(e.contains("capture `n`: unknown source \"body\""), "{e}");
+    }
+}

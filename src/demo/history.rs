@@ -374,6 +374,8 @@ impl<'a> Simulation<'a> {
             "checkout" if self.script.now - at < Span::hours(6) => 0.1,
             "checkout" => 0.002,
             "payments" | "api" => 0.001,
+            // The order flow's create step fails now and then: its page shows which.
+            "orders" => 0.004,
             _ => 0.0,
         };
         self.rng.chance(p).then_some(Fault::Status(502))

@@ -177,11 +177,24 @@ struct Hop {
 }
 
 impl Hop {
-    /// This hop with the jar's cookies for its URL added to the configured ones.
+    /// This hop with the jar's cookies for its URL added to the configured
+    /// ones, in one `Cookie` header as RFC 6265 asks.
     fn with_cookies(&self, jar: &Jar) -> Hop {
         let mut hop = self.clone();
-        if let Some(cookie) = jar.header_for(&hop.url) {
-            hop.headers.push((header::COOKIE, cookie));
+        let Some(cookie) = jar.header_for(&hop.url) else {
+            return hop;
+        };
+        match hop.headers.iter_mut().find(|(n, _)| n == header::COOKIE) {
+            Some((_, configured)) => {
+                let mut joined = configured.as_bytes().to_vec();
+                joined.extend_from_slice(b"; ");
+                joined.extend_from_slice(cookie.as_bytes());
+                if let Ok(mut v) = HeaderValue::from_bytes(&joined) {
+                    v.set_sensitive(true);
+                    *configured = v;
+                }
+            }
+            None => hop.headers.push((header::COOKIE, cookie)),
         }
         hop
     }

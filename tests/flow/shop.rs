@@ -1,6 +1,7 @@
 //! A small shop on 127.0.0.1 for flow tests: log in (a bearer token in the
 //! JSON answer and a session cookie), create, read and delete orders, log
-//! out, a step that fails every other time, and switches that break things.
+//! out, a step that fails every other time, one that takes 3 s, and switches
+//! that break things.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -141,6 +142,10 @@ async fn handle(shop: &Shop, req: Request<Incoming>) -> Response<Body> {
             } else {
                 http::respond(404, "no such order")
             }
+        }
+        (&Method::GET, ["slow"]) => {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            http::respond(200, "finally")
         }
         (&Method::GET, ["flaky"]) => {
             if shop
