@@ -710,6 +710,34 @@ fn merge_folds_flow_shards_with_their_steps_once() {
 }
 
 #[test]
+fn retention_prunes_step_records_with_their_results() {
+    let (addr, _shop) = shop::start();
+    let ws = Workspace::new();
+    let cfg = ws.config(&crud(addr));
+    let now = chrono::Utc::now();
+    let old = (now - chrono::Duration::days(3)).to_rfc3339();
+    run_at(&cfg, &ws.db(), "eu", &old);
+    let rows = |db: &Path| -> (i64, i64) {
+        let conn = rusqlite::Connection::open(db).expect("open");
+        let count = |table: &str| {
+            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .expect("count")
+        };
+        (count("result_blocks"), count("step_blocks"))
+    };
+    assert_eq!(rows(&ws.db()), (1, 1));
+    // A day's retention (the default): the old hour goes, steps and all.
+    run_at(&cfg, &ws.db(), "eu", &now.to_rfc3339());
+    assert_eq!(rows(&ws.db()), (1, 1));
+    let store = Store::open(&ws.db()).expect("open");
+    let stored = store
+        .results_for(&ProbeId("shop".into()), 10)
+        .expect("results");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].steps.len(), 4);
+}
+
+#[test]
 fn watch_runs_a_flow_on_its_interval() {
     let (addr, shop) = shop::start();
     let ws = Workspace::new();
