@@ -48,7 +48,7 @@ pub async fn probe(
     let mut captured: HashMap<String, String> = HashMap::new();
     let mut jar = Jar::new();
     let mut runs: Vec<StepRun> = Vec::with_capacity(flow.steps.len());
-    // The first step that was not `up` and not clean-up: what the flow reports.
+    // Whether a step that is not clean-up went down: the rest is skipped.
     let mut failed = false;
     for step in &flow.steps {
         let now = Instant::now();

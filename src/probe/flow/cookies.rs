@@ -10,6 +10,8 @@ use url::Url;
 #[derive(Debug, Default)]
 pub struct Jar {
     store: CookieStore,
+    /// Every value ever set, expired or replaced since: still secrets.
+    seen: Vec<String>,
 }
 
 impl Jar {
@@ -29,6 +31,9 @@ impl Jar {
         // One by one: `store_response_cookies` logs each cookie, value and
         // all, at debug level, and cookies are secrets.
         for cookie in cookies {
+            if !cookie.value().is_empty() && !self.seen.iter().any(|v| v == cookie.value()) {
+                self.seen.push(cookie.value().to_string());
+            }
             let _ = self.store.insert_raw(&cookie, url);
         }
     }
@@ -48,9 +53,10 @@ impl Jar {
         Some(value)
     }
 
-    /// Every value held: secrets like captures (a session id).
+    /// Every value a response set in this run, whether the jar still holds
+    /// it or not: secrets like captures (a session id).
     pub fn values(&self) -> impl Iterator<Item = &str> {
-        self.store.iter_any().map(|c| c.value())
+        self.seen.iter().map(String::as_str)
     }
 }
 
@@ -99,5 +105,7 @@ mod tests {
         set(&mut jar, "http://app.test/", "sid=abc");
         set(&mut jar, "http://app.test/logout", "sid=; Max-Age=0");
         assert_eq!(sent(&jar, "http://app.test/"), None);
+        // Gone from the jar, but still a secret to keep out of messages.
+        assert_eq!(jar.values().collect::<Vec<_>>(), ["abc"]);
     }
 }
