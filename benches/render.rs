@@ -123,6 +123,7 @@ fn build(dir: &Path, n: usize) -> (config::Config, Store) {
                     body_decoded_bytes: None,
                     http_version: None,
                     ip: None,
+                    steps: Vec::new(),
                 }
             })
             .collect();

@@ -122,6 +122,7 @@ pub async fn run_all(
                 body_decoded_bytes: obs.body_decoded_bytes,
                 http_version: obs.http_version,
                 ip: obs.ip,
+                steps: obs.steps,
             };
             on_done(&result);
             (index, result)
@@ -155,6 +156,7 @@ pub async fn run_all(
                 body_decoded_bytes: None,
                 http_version: None,
                 ip: None,
+                steps: Vec::new(),
             })
         })
         .collect()

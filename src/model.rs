@@ -249,6 +249,8 @@ pub struct Observation {
     pub http_version: Option<HttpVersion>,
     /// The address the probe connected to (the proxy's, through a proxy).
     pub ip: Option<IpAddr>,
+    /// A `flow` probe's steps, in order; empty for every other kind.
+    pub steps: Vec<StepRecord>,
 }
 
 impl Observation {
@@ -264,6 +266,7 @@ impl Observation {
             body_decoded_bytes: None,
             http_version: None,
             ip: None,
+            steps: Vec::new(),
         }
     }
 
@@ -323,6 +326,79 @@ pub struct ProbeResult {
     pub http_version: Option<HttpVersion>,
     /// The address the probe reached (the proxy's, through a proxy).
     pub ip: Option<IpAddr>,
+    /// A `flow` probe's steps, in order. Empty (and unallocated) for every
+    /// other kind, so the field costs them nothing but its header.
+    pub steps: Vec<StepRecord>,
+}
+
+/// One step of a `flow` run: what an `http` probe would have reported for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub name: String,
+    /// `None` when the step did not run: an earlier step failed (and this one
+    /// is not `always`), or the flow's time was up.
+    pub outcome: Option<Outcome>,
+    pub cause: Option<Cause>,
+    pub message: Option<String>,
+    pub status: Option<u16>,
+    pub latency: Duration,
+    pub phases: Phases,
+    /// A clean-up step (`always = true`): it runs after a failure and does not
+    /// count towards the flow's outcome.
+    pub always: bool,
+    /// Names bound by this step's `capture` (never their values).
+    pub captures: Vec<String>,
+}
+
+impl StepRecord {
+    /// A step that did not run.
+    pub fn skipped(name: impl Into<String>, always: bool) -> Self {
+        StepRecord {
+            name: name.into(),
+            outcome: None,
+            cause: None,
+            message: None,
+            status: None,
+            latency: Duration::ZERO,
+            phases: Phases::default(),
+            always,
+            captures: Vec::new(),
+        }
+    }
+
+    /// As the JSON output and JUnit name it: an outcome, or `skipped`.
+    pub fn outcome_str(&self) -> &'static str {
+        self.outcome.map_or("skipped", Outcome::as_str)
+    }
+}
+
+impl Serialize for StepRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            name: &'a str,
+            outcome: &'static str,
+            cause: Option<Cause>,
+            message: Option<&'a str>,
+            status: Option<u16>,
+            latency_ms: f64,
+            phases: Phases,
+            always: bool,
+            captures: &'a [String],
+        }
+        Row {
+            name: &self.name,
+            outcome: self.outcome_str(),
+            cause: self.cause,
+            message: self.message.as_deref(),
+            status: self.status,
+            latency_ms: millis(self.latency),
+            phases: self.phases,
+            always: self.always,
+            captures: &self.captures,
+        }
+        .serialize(s)
+    }
 }
 
 /// What a probe's state machine at one location remembers between runs: the

@@ -30,6 +30,17 @@ const MAX_PAIRED: usize = 16;
 #[derive(Clone, Default)]
 pub struct Secrets {
     pairs: Vec<(String, String)>,
+    style: Style,
+}
+
+/// How a blanked value is named in its place.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Style {
+    /// `${NAME}`: a value from the environment.
+    #[default]
+    Env,
+    /// `{{name}}`: a value a `flow` step captured from a response.
+    Capture,
 }
 
 // Debug names the variables, never their values.
@@ -68,7 +79,19 @@ impl Secrets {
         // Longest first, so a secret that contains another is replaced whole.
         pairs.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
         pairs.dedup();
-        Secrets { pairs }
+        Secrets {
+            pairs,
+            style: Style::Env,
+        }
+    }
+
+    /// Values a `flow` run captured, by capture name: blanked in the same
+    /// forms as `${ENV}` secrets, and named `{{name}}` in their place.
+    pub fn captured(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Secrets {
+            style: Style::Capture,
+            ..Secrets::new(pairs)
+        }
     }
 
     /// True when no value came from the environment.
@@ -82,7 +105,11 @@ impl Secrets {
         let mut out = text.to_string();
         for (name, value) in &self.pairs {
             if out.contains(value.as_str()) {
-                out = out.replace(value.as_str(), &format!("${{{name}}}"));
+                let reference = match self.style {
+                    Style::Env => format!("${{{name}}}"),
+                    Style::Capture => format!("{{{{{name}}}}}"),
+                };
+                out = out.replace(value.as_str(), &reference);
             }
         }
         out

@@ -10,7 +10,7 @@ use support::{Workspace, outpost};
 
 /// The probes of the demo config.
 const PROBES: &[&str] = &[
-    "website", "checkout", "api", "search", "payments", "postgres", "jobs", "dns",
+    "website", "checkout", "api", "search", "payments", "orders", "postgres", "jobs", "dns",
 ];
 
 fn read(path: &Path) -> String {
@@ -43,6 +43,9 @@ fn check_site(site: &Path) {
             assert!(site.join(&file).is_file(), "missing {file}");
         }
     }
+
+    // The flow's page has its table of steps.
+    assert!(read(&site.join("probe/orders.html")).contains("Steps, 24 hours"));
 
     let summary: serde_json::Value =
         serde_json::from_str(&read(&site.join("api/v2/summary.json"))).expect("summary.json");

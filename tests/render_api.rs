@@ -46,6 +46,7 @@ fn latest(outcome: Outcome, status: Option<u16>, cert: bool) -> LatestResult {
         body_decoded_bytes: status.map(|_| 4096),
         http_version: status.map(|_| outpost::model::HttpVersion::Http2),
         ip: Some(std::net::IpAddr::from([127, 0, 0, 1])),
+        steps: Vec::new(),
     }
 }
 
@@ -80,6 +81,7 @@ fn probe(
         weeks: Vec::new(),
         months: Vec::new(),
         locations: Vec::new(),
+        steps: Vec::new(),
     }
 }
 

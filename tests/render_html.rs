@@ -76,6 +76,7 @@ fn latest(outcome: Outcome, message: Option<&str>) -> LatestResult {
         body_decoded_bytes: None,
         http_version: None,
         ip: None,
+        steps: Vec::new(),
     }
 }
 
@@ -163,6 +164,7 @@ fn probe(id: &str, name: &str, state: State, position: usize) -> ProbeView {
             .map(|i| period(format!("2026-{:02}", i + 1), i))
             .collect(),
         locations: Vec::new(),
+        steps: Vec::new(),
     }
 }
 

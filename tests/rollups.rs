@@ -51,6 +51,7 @@ fn result(location: &str, at: DateTime<Utc>, ms: f64, outcome: Outcome) -> Probe
         body_decoded_bytes: None,
         http_version: None,
         ip: None,
+        steps: Vec::new(),
     }
 }
 

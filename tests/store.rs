@@ -47,6 +47,7 @@ fn full(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
         body_decoded_bytes: None,
         http_version: None,
         ip: None,
+        steps: Vec::new(),
     }
 }
 
@@ -68,6 +69,7 @@ fn bare(probe: &str, location: &str, started_ms: i64) -> ProbeResult {
         body_decoded_bytes: None,
         http_version: None,
         ip: None,
+        steps: Vec::new(),
     }
 }
 

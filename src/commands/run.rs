@@ -239,9 +239,13 @@ impl Runner {
         results
     }
 
-    /// Mask the config's secrets in a result's message before it is stored or shown.
+    /// Mask the config's secrets in a result's messages (a flow's steps
+    /// included) before they are stored or shown.
     pub fn redact(&self, r: &mut ProbeResult) {
         r.message = r.message.as_deref().map(|m| self.cfg.secrets.redact(m));
+        for s in &mut r.steps {
+            s.message = s.message.as_deref().map(|m| self.cfg.secrets.redact(m));
+        }
     }
 
     /// Results, the state changes they cause, the notifications those queue,

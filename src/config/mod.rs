@@ -3,6 +3,7 @@
 
 mod channels;
 mod duration;
+mod flow;
 mod maintenance;
 mod plan;
 mod resolve;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 pub use channels::{bearer, http_url, mailbox, smtp_server_name};
 pub use duration::parse_flag as parse_duration;
+pub use flow::{Builtin, Capture, CaptureSource, FlowStep, FlowTarget, Piece, Template};
 pub use plan::*;
 pub use text::Text;
 

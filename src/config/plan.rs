@@ -80,6 +80,13 @@ impl ProbeSpec {
                 Some(r) => r.ip().to_string(),
                 None => "system-resolver".to_string(),
             },
+            // Steps usually share a host; the first one stands for the flow.
+            ProbeKind::Flow(f) => f
+                .steps
+                .first()
+                .and_then(|s| s.target.url.host_str())
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
         }
     }
 
@@ -91,6 +98,7 @@ impl ProbeSpec {
             ProbeKind::Tls(_) => "tls",
             ProbeKind::Dns(_) => "dns",
             ProbeKind::Metrics(_) => "metrics",
+            ProbeKind::Flow(_) => "flow",
         }
     }
 }
@@ -103,6 +111,7 @@ pub enum ProbeKind {
     Tls(TlsTarget),
     Dns(DnsTarget),
     Metrics(HttpTarget),
+    Flow(super::flow::FlowTarget),
 }
 
 /// An HTTP request to make (also the scrape of a `metrics` probe).

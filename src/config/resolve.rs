@@ -25,6 +25,9 @@ mod connection;
 mod ranges;
 
 use connection::*;
+pub(super) use connection::{
+    resolve_client_identity, resolve_http, resolve_proxy, resolve_tls_options,
+};
 use ranges::*;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
@@ -171,7 +174,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 fn resolve_probe(
-    s: ProbeSection,
+    mut s: ProbeSection,
     span: std::ops::Range<usize>,
     d: &Tunables,
     base_dir: &Path,
@@ -231,7 +234,7 @@ fn resolve_probe(
                 span.clone(),
                 format!("probe {id:?} has neither `url` nor `kind`"),
                 Some(
-                    "set `url` for an HTTP probe, or `kind` (tcp, tls, dns, metrics) and `target`",
+                    "set `url` for an HTTP probe, or `kind` (tcp, tls, dns, metrics) and `target`, or `kind = \"flow\"` and steps",
                 ),
             );
             return None;
@@ -239,6 +242,16 @@ fn resolve_probe(
     };
 
     check_keys_apply(&s, kind_name, p);
+    let steps = s.step.take();
+    if let Some(steps) = &steps
+        && kind_name != KindName::Flow
+    {
+        p.at(
+            steps.span(),
+            format!("`step` does not apply to a {} probe", kind_str(kind_name)),
+            Some("set `kind = \"flow\"` for a probe of several requests"),
+        );
+    }
 
     let mut tls = resolve_tls_options(&s, base_dir, p);
     tls.client_identity = resolve_client_identity(&s, base_dir, p);
@@ -319,6 +332,28 @@ fn resolve_probe(
             } else {
                 (ProbeKind::Tls(TlsTarget { endpoint, tls }), display)
             }
+        }
+        KindName::Flow => {
+            let steps = steps.map(Spanned::into_inner).unwrap_or_default();
+            let max_body = d
+                .max_body
+                .as_ref()
+                .map(|m| m.get_ref().0)
+                .unwrap_or(DEFAULT_MAX_BODY);
+            let display = steps
+                .first()
+                .and_then(|st| st.get_ref().url.as_ref())
+                .map(|u| u.get_ref().template().to_string())
+                .unwrap_or_default();
+            let flow = super::flow::resolve_flow(
+                steps,
+                span.clone(),
+                base_dir,
+                &user_agent,
+                (max_body, MAX_MAX_BODY),
+                p,
+            )?;
+            (ProbeKind::Flow(flow), display)
         }
         KindName::Dns => {
             let Some(t) = &s.target else {
@@ -457,6 +492,7 @@ fn kind_str(k: KindName) -> &'static str {
         KindName::Tls => "tls",
         KindName::Dns => "dns",
         KindName::Metrics => "metrics",
+        KindName::Flow => "flow",
     }
 }
 
@@ -535,7 +571,7 @@ fn check_keys_apply(s: &ProbeSection, kind: KindName, p: &mut Problems<'_>) {
     }
 }
 
-fn resolve_expect(
+pub(super) fn resolve_expect(
     e: Option<Spanned<ExpectSection>>,
     kind: KindName,
     p: &mut Problems<'_>,

@@ -62,6 +62,7 @@ pub enum KindName {
     Tls,
     Dns,
     Metrics,
+    Flow,
 }
 
 /// DNS record types a `dns` probe can ask for.
@@ -93,7 +94,8 @@ impl RecordType {
     }
 }
 
-#[derive(Debug, Deserialize)]
+// Default: a flow's step is resolved as a section with only its keys set.
+#[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeSection {
     pub id: Option<Spanned<String>>,
@@ -132,6 +134,8 @@ pub struct ProbeSection {
     pub proxy: Option<Spanned<Text>>,
     pub client_cert: Option<Spanned<Text>>,
     pub client_key: Option<Spanned<Text>>,
+    /// The steps of a `flow` probe, in order.
+    pub step: Option<Spanned<Vec<Spanned<super::flow::StepSection>>>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -68,6 +68,8 @@ pub struct Endpoints {
     pub metrics: SocketAddr,
     /// A UDP DNS server answering [`DNS_NAME`].
     pub dns: SocketAddr,
+    /// A shop to log in to and order from: the `flow` probe's target.
+    pub shop: SocketAddr,
     /// The private CA that signed the HTTPS endpoint's certificate, PEM.
     pub ca_pem: String,
     /// When the HTTPS endpoint's certificate expires.
@@ -143,6 +145,7 @@ pub async fn start() -> Result<Endpoints, EndpointError> {
     let https = https(identity, &mut tasks).await?;
     let tcp = tcp(&mut tasks).await?;
     let dns = dns(&mut tasks).await?;
+    let shop = super::shop::start(&mut tasks).await?;
 
     Ok(Endpoints {
         api,
@@ -153,6 +156,7 @@ pub async fn start() -> Result<Endpoints, EndpointError> {
         tcp,
         metrics,
         dns,
+        shop,
         ca_pem,
         cert_expires_at,
         tasks,

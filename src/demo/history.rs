@@ -262,6 +262,7 @@ impl<'a> Simulation<'a> {
             body_decoded_bytes: None,
             http_version: None,
             ip: None,
+            steps: Vec::new(),
         };
         let is_https = matches!(&spec.kind, ProbeKind::Http(h) if h.url.scheme() == "https");
         match &spec.kind {
@@ -279,6 +280,10 @@ impl<'a> Simulation<'a> {
                 r.cert_expires_at = Some(self.cert_expires_at);
             }
             ProbeKind::Dns(_) => r.phases.dns = Some(r.latency),
+            ProbeKind::Flow(f) => {
+                r.status = Some(200);
+                r.steps = super::flow::steps(f, &mut self.rng, latency_ms);
+            }
         }
 
         match fault {
@@ -331,6 +336,8 @@ impl<'a> Simulation<'a> {
             }
         }
 
+        super::flow::fail(&mut r);
+
         // What `probe::execute` adds after the kind's own checks.
         if r.outcome == Outcome::Up
             && let Some(limit) = spec.degraded_after
@@ -367,6 +374,8 @@ impl<'a> Simulation<'a> {
             "checkout" if self.script.now - at < Span::hours(6) => 0.1,
             "checkout" => 0.002,
             "payments" | "api" => 0.001,
+            // The order flow's create step fails now and then: its page shows which.
+            "orders" => 0.004,
             _ => 0.0,
         };
         self.rng.chance(p).then_some(Fault::Status(502))
@@ -408,6 +417,7 @@ fn median_ms(id: &str) -> f64 {
         "api" => 21.0,
         "search" => 140.0,
         "payments" => 46.0,
+        "orders" => 120.0,
         "postgres" => 0.6,
         "jobs" => 7.5,
         "dns" => 1.3,

@@ -3,7 +3,9 @@
 //! written incident notes. `commands/demo.rs` puts them together.
 
 pub mod endpoints;
+mod flow;
 pub mod history;
+mod shop;
 pub mod simulate;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +33,7 @@ pub fn config_text(endpoints: &Endpoints, script: &Script) -> String {
         ("TCP", endpoints.tcp.to_string()),
         ("METRICS", endpoints.metrics.to_string()),
         ("DNS", endpoints.dns.to_string()),
+        ("SHOP", endpoints.shop.to_string()),
         ("DNS_NAME", DNS_NAME.to_string()),
         ("DNS_ANSWERS", answers.join(", ")),
         ("PAST_MAINTENANCE_START", rfc3339(script.maintenance.0)),

@@ -1,5 +1,6 @@
 //! A store at real size, simulated: `outpost demo --probes N --days D --every
-//! 1m --locations L --db FILE`. N HTTP probes (`p1` … `pN`) seen from L
+//! 1m --locations L --db FILE`. N HTTP probes (`p1` … `pN`, every 25th a
+//! four-step flow) seen from L
 //! locations (`sim-1` … `sim-L`) every `every`, for D days ending now, with a
 //! realistic mix: per-probe latencies with a daily load curve, slow spells
 //! that cross `degraded_after`, outages of the target seen from every
@@ -18,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, DurationRound, Timelike, Utc};
 
 use super::history::{Rng, http_phases, ms};
-use crate::config::Config;
+use crate::config::{Config, ProbeKind};
 use crate::evaluate::machine::{Thresholds, aggregate};
 use crate::evaluate::record::{record, retain};
 use crate::model::{
@@ -51,6 +52,9 @@ pub struct Simulated {
     pub incidents: u64,
 }
 
+/// Every this many probes, one is a four-step `flow` (p25, p50, …).
+const FLOW_EVERY: u32 = 25;
+
 /// Latency above which a simulated result is degraded.
 const DEGRADED_AFTER_MS: f64 = 800.0;
 /// The probes' timeout, what a timed-out result measures.
@@ -71,6 +75,10 @@ pub fn config_text(plan: &Plan) -> String {
     );
     for i in 1..=plan.probes {
         let scheme = if i % 5 == 0 { "http" } else { "https" };
+        if i % FLOW_EVERY == 0 {
+            out.push_str(&super::flow::config_text(i, (i - 1) / 10 + 1));
+            continue;
+        }
         out.push_str(&format!(
             "\n[[probe]]\nid = \"p{i}\"\nname = \"Service {i}\"\ngroup = \"Group {}\"\nurl = \"{scheme}://p{i}.sim.invalid/health\"\n",
             (i - 1) / 10 + 1
@@ -299,6 +307,7 @@ pub fn simulate(store: &mut Store, cfg: &Config, plan: &Plan) -> Result<Simulate
                     body_decoded_bytes: None,
                     http_version: None,
                     ip: None,
+                    steps: Vec::new(),
                 })
                 .collect()
         })
@@ -412,6 +421,9 @@ pub fn simulate(store: &mut Store, cfg: &Config, plan: &Plan) -> Result<Simulate
                         let at = t + Span::milliseconds((p + 700 * l) as i64);
                         let r = &mut results[p][l];
                         measure(r, &mut rng, model, trouble, blip, at, cert);
+                        if let ProbeKind::Flow(f) = &cfg.probes[p].kind {
+                            super::flow::fill(r, f, &mut rng);
+                        }
                         round.push(r.clone());
                     }
                 }

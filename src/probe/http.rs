@@ -9,6 +9,7 @@ use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
 use super::body;
+use super::flow::Jar;
 use super::net::{self, add_phase};
 use super::{ProbeContext, Progress, Stage};
 use crate::assert::{BodyPrefix, Expect, check_body, check_cert_days, check_headers, check_status};
@@ -56,6 +57,19 @@ pub async fn fetch(
     progress: &mut Progress,
     keep: usize,
 ) -> Result<Fetched, Failure> {
+    fetch_with(target, ip_version, ctx, progress, keep, None).await
+}
+
+/// [`fetch`] with a cookie jar (a `flow` step): each hop, redirects
+/// included, sends the jar's cookies for its URL and keeps what it sets.
+pub async fn fetch_with(
+    target: &HttpTarget,
+    ip_version: IpVersion,
+    ctx: &ProbeContext,
+    progress: &mut Progress,
+    keep: usize,
+    mut jar: Option<&mut Jar>,
+) -> Result<Fetched, Failure> {
     progress.phases = Phases::default();
     let mut hop = Hop {
         url: target.url.clone(),
@@ -65,7 +79,15 @@ pub async fn fetch(
     };
     let mut redirects = 0;
     loop {
-        let response = send(&hop, target, ip_version, ctx, progress).await?;
+        let response = match jar.as_deref_mut() {
+            None => send(&hop, target, ip_version, ctx, progress).await?,
+            Some(jar) => {
+                let response =
+                    send(&hop.with_cookies(jar), target, ip_version, ctx, progress).await?;
+                jar.store(&hop.url, &response.headers);
+                response
+            }
+        };
         progress.status = Some(response.status.as_u16());
         progress.http_version = response.version;
         if target.follow_redirects
@@ -128,7 +150,7 @@ pub async fn probe(
 }
 
 /// One `expect`-style table against a response; `hard` applies the 2xx default.
-fn check(
+pub(super) fn check(
     expect: &Expect,
     fetched: &Fetched,
     cert_expires_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -146,6 +168,7 @@ fn check(
 }
 
 /// The request of one hop of a redirect chain.
+#[derive(Clone)]
 struct Hop {
     url: Url,
     method: Method,
@@ -154,6 +177,28 @@ struct Hop {
 }
 
 impl Hop {
+    /// This hop with the jar's cookies for its URL added to the configured
+    /// ones, in one `Cookie` header as RFC 6265 asks.
+    fn with_cookies(&self, jar: &Jar) -> Hop {
+        let mut hop = self.clone();
+        let Some(cookie) = jar.header_for(&hop.url) else {
+            return hop;
+        };
+        match hop.headers.iter_mut().find(|(n, _)| n == header::COOKIE) {
+            Some((_, configured)) => {
+                let mut joined = configured.as_bytes().to_vec();
+                joined.extend_from_slice(b"; ");
+                joined.extend_from_slice(cookie.as_bytes());
+                if let Ok(mut v) = HeaderValue::from_bytes(&joined) {
+                    v.set_sensitive(true);
+                    *configured = v;
+                }
+            }
+            None => hop.headers.push((header::COOKIE, cookie)),
+        }
+        hop
+    }
+
     /// The next hop after a redirect with `status` to `url`.
     fn redirect(mut self, status: StatusCode, url: Url) -> Hop {
         let to_get = match status.as_u16() {

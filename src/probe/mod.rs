@@ -3,6 +3,7 @@
 
 mod body;
 mod dns;
+mod flow;
 mod http;
 mod metrics;
 mod net;
@@ -108,9 +109,14 @@ impl Progress {
 pub async fn execute(spec: &ProbeSpec, ctx: &ProbeContext) -> (Observation, Duration) {
     let started = Instant::now();
     let mut progress = Progress::default();
-    let outcome = {
-        let work = run_kind(spec, ctx, &mut progress);
-        tokio::time::timeout(spec.timeout, work).await
+    let outcome = match &spec.kind {
+        // A flow keeps its own time, so that a timeout still reports the
+        // steps that ran and the one it stopped in.
+        ProbeKind::Flow(f) => Ok(flow::probe(f, spec, ctx, started + spec.timeout).await),
+        _ => {
+            let work = run_kind(spec, ctx, &mut progress);
+            tokio::time::timeout(spec.timeout, work).await
+        }
     };
     let latency = started.elapsed();
     let observation = match outcome {
@@ -145,5 +151,9 @@ async fn run_kind(spec: &ProbeSpec, ctx: &ProbeContext, progress: &mut Progress)
         ProbeKind::Tcp(endpoint) => tcp::probe(endpoint, spec.ip_version, progress).await,
         ProbeKind::Tls(target) => tls::probe(target, spec, ctx, progress).await,
         ProbeKind::Dns(target) => dns::probe(target, spec, progress).await,
+        ProbeKind::Flow(f) => {
+            let deadline = Instant::now() + spec.timeout;
+            flow::probe(f, spec, ctx, deadline).await
+        }
     }
 }

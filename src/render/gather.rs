@@ -216,6 +216,7 @@ fn probe_view(
         weeks: h.weeks,
         months: h.months,
         locations: locations(&recent),
+        steps: super::steps::step_stats(&recent, spec.public_target),
     })
 }
 
@@ -259,7 +260,7 @@ fn today_reflects_now(today: &mut DayView, state: State) {
 
 /// A message as the public may read it: addresses hidden unless the
 /// target is public.
-fn public_message(message: Option<&String>, public_target: bool) -> Option<String> {
+pub(super) fn public_message(message: Option<&String>, public_target: bool) -> Option<String> {
     message.map(|m| {
         if public_target {
             m.clone()
@@ -284,6 +285,7 @@ fn latest_result(r: &ProbeResult, public_target: bool) -> LatestResult {
         body_decoded_bytes: r.body_decoded_bytes,
         http_version: r.http_version,
         ip: r.ip,
+        steps: super::steps::latest_steps(r),
     }
 }
 

@@ -367,6 +367,7 @@ mod tests {
             body_decoded_bytes: None,
             http_version: None,
             ip: None,
+            steps: Vec::new(),
         }
     }
 

@@ -42,6 +42,14 @@ fn at(l: &LatestResult, value: f64) -> Sample {
     }
 }
 
+/// A sample about one step of a flow: `location`, then `step`.
+fn step_sample(l: &LatestResult, step: &str, value: f64) -> Sample {
+    Sample {
+        labels: vec![("location", l.location.clone()), ("step", step.to_string())],
+        value,
+    }
+}
+
 fn ms(v: Option<f64>) -> f64 {
     v.map_or(0.0, |ms| ms / 1000.0)
 }
@@ -156,6 +164,30 @@ const FAMILIES: &[Family] = &[
             l.cert_expires_at
                 .map(|t| at(l, t.timestamp() as f64))
                 .into_iter()
+                .collect()
+        },
+    },
+    Family {
+        name: "probe_step_duration_seconds",
+        help: "Duration of each step of a flow probe's latest run in seconds (steps that did not run are left out)",
+        samples: |_, l| {
+            l.steps
+                .iter()
+                .filter(|s| s.outcome.is_some())
+                .map(|s| step_sample(l, &s.name, s.latency_ms / 1000.0))
+                .collect()
+        },
+    },
+    Family {
+        name: "probe_step_success",
+        help: "Whether each step of a flow probe's latest run succeeded (1) or went down (0); steps that did not run are left out",
+        samples: |_, l| {
+            l.steps
+                .iter()
+                .filter_map(|s| {
+                    let up = s.outcome? != Outcome::Down;
+                    Some(step_sample(l, &s.name, f64::from(u8::from(up))))
+                })
                 .collect()
         },
     },

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod scrub;
 pub mod site;
 pub mod statuspage;
+pub mod steps;
 
 use std::path::{Path, PathBuf};
 

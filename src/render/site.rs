@@ -101,6 +101,9 @@ pub struct ProbeView {
     pub months: Vec<PeriodUptime>,
     /// Latency per location over the last 24 hours (p50, p95 in ms).
     pub locations: Vec<LocationLatency>,
+    /// A flow's steps over the last 24 hours; empty for other kinds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::steps::StepStats>,
 }
 
 /// A value over the 24 h, 7, 30 and 90 day windows; None where there is no data.
@@ -128,6 +131,9 @@ pub struct LatestResult {
     pub body_decoded_bytes: Option<u64>,
     pub http_version: Option<crate::model::HttpVersion>,
     pub ip: Option<std::net::IpAddr>,
+    /// A flow's steps in its latest run; empty for other kinds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::steps::LatestStep>,
 }
 
 /// Phases in milliseconds (None: the phase did not happen).

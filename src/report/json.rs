@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::RunReport;
 use crate::alert::outbox::DeliveryReport;
-use crate::model::{Cause, HttpVersion, Outcome, Phases, State, millis};
+use crate::model::{Cause, HttpVersion, Outcome, Phases, State, StepRecord, millis};
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -60,6 +60,9 @@ struct Row<'a> {
     http_version: Option<HttpVersion>,
     /// The address reached (the proxy's, through a proxy).
     ip: Option<String>,
+    /// A flow's steps (capture names, never their values); absent for other kinds.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    steps: &'a [StepRecord],
 }
 
 /// Render the run as one JSON document and a newline.
@@ -88,6 +91,7 @@ pub fn render(report: &RunReport) -> String {
                 body_decoded_bytes: r.body_decoded_bytes,
                 http_version: r.http_version,
                 ip: r.ip.map(|ip| ip.to_string()),
+                steps: &r.steps,
             })
             .collect(),
         changes: report

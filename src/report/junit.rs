@@ -1,4 +1,5 @@
-//! `--format junit`: one JUnit XML test case per probe, for CI test reporters.
+//! `--format junit`: one JUnit XML test case per probe, for CI test reporters,
+//! and for each `flow` a suite of its own with a test case per step.
 //!
 //! Written by hand: the document is small and flat, and every piece of text
 //! goes through [`text`] or [`attr`], which escape markup and drop the
@@ -10,7 +11,7 @@ use std::time::Duration;
 use super::RunReport;
 use crate::cli::FailOn;
 use crate::config::ProbeSpec;
-use crate::model::{Outcome, ProbeResult, millis};
+use crate::model::{Outcome, ProbeResult, StepRecord, millis};
 
 /// Render the run as a JUnit XML document and a newline.
 ///
@@ -31,8 +32,10 @@ pub fn render_rounds(reports: &[RunReport], specs: &[ProbeSpec], fail_on: FailOn
         Outcome::Up => false,
     };
     let all = || reports.iter().flat_map(|r| &r.results);
-    let tests = all().count();
-    let failures = all().filter(|r| fails(r.outcome)).count();
+    let steps = || all().flat_map(|r| &r.steps);
+    let tests = all().count() + steps().count();
+    let failures = all().filter(|r| fails(r.outcome)).count()
+        + steps().filter(|s| s.outcome.is_some_and(&fails)).count();
     let time = seconds(all().map(|r| r.latency).sum());
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -47,6 +50,9 @@ pub fn render_rounds(reports: &[RunReport], specs: &[ProbeSpec], fail_on: FailOn
             "outpost".to_string()
         };
         suite(&mut out, &name, report, specs, &fails);
+        for r in report.results.iter().filter(|r| !r.steps.is_empty()) {
+            flow_suite(&mut out, &name, report, r, &fails);
+        }
     }
     out.push_str("</testsuites>\n");
     out
@@ -110,6 +116,80 @@ fn suite(
                     text(&format!(
                         "degraded, counted as passed \
                          (--fail-on degraded makes it a failure)\n{details}"
+                    ))
+                );
+            }
+        }
+    }
+    out.push_str("  </testsuite>\n");
+}
+
+/// A flow's steps as a suite of their own, named after the round's suite and
+/// the probe: a step that did not run is `<skipped>`, a clean-up step's
+/// failure is a failure of its own test case.
+fn flow_suite(
+    out: &mut String,
+    round: &str,
+    report: &RunReport,
+    r: &ProbeResult,
+    fails: &dyn Fn(Outcome) -> bool,
+) {
+    let failed = |s: &StepRecord| s.outcome.is_some_and(fails);
+    let failures = r.steps.iter().filter(|s| failed(s)).count();
+    let skipped = r.steps.iter().filter(|s| s.outcome.is_none()).count();
+    let time = seconds(r.steps.iter().map(|s| s.latency).sum());
+    let timestamp = report.started_at.format("%Y-%m-%dT%H:%M:%S");
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" \
+         errors=\"0\" skipped=\"{skipped}\" time=\"{time}\" timestamp=\"{timestamp}\" \
+         hostname=\"{}\">",
+        attr(&format!("{round} / {}", r.probe)),
+        r.steps.len(),
+        attr(&report.location)
+    );
+    for (i, s) in r.steps.iter().enumerate() {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"outpost.flow.{}\" name=\"{}\" time=\"{}\"",
+            attr(&r.probe.0),
+            attr(&format!("{}. {}", i + 1, s.name)),
+            seconds(s.latency)
+        );
+        let mut details = String::new();
+        if let Some(code) = s.status {
+            let _ = writeln!(details, "status: {code}");
+        }
+        if s.always {
+            details.push_str("clean-up step (always = true)\n");
+        }
+        let _ = write!(details, "location: {}", report.location);
+        match s.outcome {
+            None => out.push_str(
+                ">\n      <skipped message=\"not run: an earlier step failed or the flow timed out\"/>\n    </testcase>\n",
+            ),
+            Some(Outcome::Up) => out.push_str("/>\n"),
+            Some(o) if fails(o) => {
+                let cause = s.cause.map(|c| c.as_str()).unwrap_or(o.as_str());
+                let message = match &s.message {
+                    Some(m) => format!("{cause}: {m}"),
+                    None => cause.to_string(),
+                };
+                let _ = write!(
+                    out,
+                    ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                    attr(cause),
+                    attr(&message),
+                    text(&details)
+                );
+            }
+            Some(_) => {
+                let _ = write!(
+                    out,
+                    ">\n      <system-out>{}</system-out>\n    </testcase>\n",
+                    text(&format!(
+                        "degraded, counted as passed: {}\n{details}",
+                        s.message.as_deref().unwrap_or("")
                     ))
                 );
             }

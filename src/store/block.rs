@@ -68,6 +68,12 @@ struct Previous {
 #[error("invalid result block: {0}")]
 pub struct BlockError(&'static str);
 
+impl BlockError {
+    pub(super) fn new(what: &'static str) -> Self {
+        BlockError(what)
+    }
+}
+
 /// The hour (block key) of an instant in unix milliseconds.
 pub fn hour_of(ms: i64) -> i64 {
     ms.div_euclid(BLOCK_MS)
@@ -78,7 +84,7 @@ pub fn key(r: &ProbeResult) -> (i64, ResultId) {
     (r.started_at.timestamp_millis(), r.id)
 }
 
-fn cause_code(c: Cause) -> u8 {
+pub(super) fn cause_code(c: Cause) -> u8 {
     match c {
         Cause::Dns => 0,
         Cause::Connect => 1,
@@ -91,7 +97,7 @@ fn cause_code(c: Cause) -> u8 {
     }
 }
 
-fn cause_from(code: u8) -> Option<Cause> {
+pub(super) fn cause_from(code: u8) -> Option<Cause> {
     Some(match code {
         0 => Cause::Dns,
         1 => Cause::Connect,
@@ -397,6 +403,7 @@ pub fn decode(
             body_decoded_bytes: ext.body_decoded_bytes,
             http_version: ext.http_version,
             ip: ext.ip,
+            steps: Vec::new(),
         });
     }
     if r.at != data.len() {
@@ -517,6 +524,7 @@ mod tests {
             body_decoded_bytes: None,
             http_version: None,
             ip: None,
+            steps: Vec::new(),
         }
     }
 

@@ -138,8 +138,10 @@ impl Writer<'_> {
         let mut stmt = shard
             .conn
             .prepare(
-                "SELECT p.name, l.name, b.hour, b.n, b.data FROM result_blocks b
+                "SELECT p.name, l.name, b.hour, b.n, b.data, s.data FROM result_blocks b
                  JOIN names p ON p.id = b.probe JOIN names l ON l.id = b.location
+                 LEFT JOIN step_blocks s
+                   ON s.probe = b.probe AND s.location = b.location AND s.hour = b.hour
                  ORDER BY p.name, l.name, b.hour",
             )
             .map_err(read)?;
@@ -154,15 +156,23 @@ impl Writer<'_> {
                 .get_ref(4)
                 .and_then(|v| Ok(v.as_blob()?))
                 .map_err(read)?;
+            let step_data: Option<Vec<u8>> = row.get(5).map_err(read)?;
             let (p, l) = (self.key_of(&probe)?, self.key_of(&location)?);
-            if self.block_bytes(p, l, hour)?.as_deref() == Some(data) {
+            // A flow's block is the same only when its steps are too.
+            if self.block_bytes(p, l, hour)?.as_deref() == Some(data)
+                && self.step_bytes(p, l, hour)? == step_data
+            {
                 out.already_present += u64::try_from(n).unwrap_or(0);
                 continue;
             }
             // Decoding checks every value: a block this binary does not
             // understand stops the merge, naming the shard.
-            let results = block::decode(data, &ProbeId(probe.clone()), &location, hour)
+            let mut results = block::decode(data, &ProbeId(probe.clone()), &location, hour)
                 .map_err(|e| StoreError::bad_value(from, "result_blocks.data", e))?;
+            if let Some(s) = &step_data {
+                super::steps::attach(&mut results, s, hour)
+                    .map_err(|e| StoreError::bad_value(from, "step_blocks.data", e))?;
+            }
             let (kept, expired): (Vec<ProbeResult>, Vec<ProbeResult>) = results
                 .into_iter()
                 .partition(|r| keep(&probe, r.started_at));
@@ -327,6 +337,7 @@ mod tests {
             body_decoded_bytes: None,
             http_version: None,
             ip: None,
+            steps: Vec::new(),
         }
     }
 

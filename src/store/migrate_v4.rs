@@ -183,6 +183,7 @@ fn convert(path: &Path, row: OldRow) -> Result<ProbeResult, StoreError> {
         body_decoded_bytes: None,
         http_version: None,
         ip: None,
+        steps: Vec::new(),
     })
 }
 

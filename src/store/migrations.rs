@@ -25,6 +25,8 @@ pub const MIGRATIONS: &[Step] = &[
     Step::Sql(V3_ROLLUPS),
     Step::Code(migrate_v4::compact),
     Step::Sql(OUTBOX_ORDER),
+    // v7 (numbered at merge): the per-step records of `flow` results.
+    Step::Sql(super::steps::SCHEMA),
 ];
 
 /// The version that made the store compact ([`migrate_v4`]): opening an

@@ -18,6 +18,7 @@ pub mod outbox;
 mod results;
 pub mod rollups;
 pub mod states;
+mod steps;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::Store;
 use super::block::{self, hour_of};
 use super::error::StoreError;
+use super::steps;
 use super::writer::{Writer, ms};
 use crate::model::{ProbeId, ProbeResult};
 
@@ -51,7 +52,10 @@ impl Writer<'_> {
         for ((probe, location, hour), indexes) in by_block {
             let new: Vec<&ProbeResult> = indexes.iter().map(|i| &results[*i]).collect();
             let (p, l) = (self.key_of(probe)?, self.key_of(location)?);
-            let held = self.block(p, l, hour, &results[indexes[0]].probe, location)?;
+            // Only a flow's results have steps: other probes never touch
+            // step_blocks (nor do stores still being migrated to it).
+            let with_steps = new.iter().any(|r| !r.steps.is_empty());
+            let held = self.block(p, l, hour, &results[indexes[0]].probe, location, with_steps)?;
             let (all, new_at) = block::union(held.unwrap_or_default(), &new);
             if new_at.is_empty() {
                 continue;
@@ -71,6 +75,7 @@ impl Writer<'_> {
         hour: i64,
         probe_id: &ProbeId,
         location_name: &str,
+        with_steps: bool,
     ) -> Result<Option<Vec<ProbeResult>>, StoreError> {
         let data: Option<Vec<u8>> = self
             .tx
@@ -82,11 +87,13 @@ impl Writer<'_> {
                     .optional()
             })
             .map_err(self.err("reading results"))?;
-        data.map(|d| {
-            block::decode(&d, probe_id, location_name, hour)
-                .map_err(|e| self.bad("result_blocks.data", e))
-        })
-        .transpose()
+        let Some(data) = data else { return Ok(None) };
+        let mut results = block::decode(&data, probe_id, location_name, hour)
+            .map_err(|e| self.bad("result_blocks.data", e))?;
+        if with_steps && let Some(s) = self.step_bytes(probe, location, hour)? {
+            steps::attach(&mut results, &s, hour).map_err(|e| self.bad("step_blocks.data", e))?;
+        }
+        Ok(Some(results))
     }
 
     /// Write (or replace) one block with `results`, in block order.
@@ -98,7 +105,8 @@ impl Writer<'_> {
         results: &[&ProbeResult],
     ) -> Result<(), StoreError> {
         let data = block::encode(hour, results);
-        self.put_block_bytes(probe, location, hour, results.len() as u64, &data)
+        self.put_block_bytes(probe, location, hour, results.len() as u64, &data)?;
+        self.put_steps(probe, location, hour, results)
     }
 
     /// Write (or replace) one block with already encoded `data`.
@@ -150,6 +158,7 @@ impl Writer<'_> {
                 .and_then(|mut s| s.execute(params![p, hour]))
                 .map_err(self.err("pruning old results"))?;
         }
+        self.prune_steps(p, hour)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
@@ -180,7 +189,9 @@ impl Store {
         };
         let order = if newest_first { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT b.hour, l.name, b.data FROM result_blocks b JOIN names l ON l.id = b.location
+            "SELECT b.hour, l.name, b.data, s.data FROM result_blocks b JOIN names l ON l.id = b.location
+             LEFT JOIN step_blocks s
+               ON s.probe = b.probe AND s.location = b.location AND s.hour = b.hour
              WHERE b.probe = ?1 AND b.hour >= ?2 AND b.hour <= ?3 ORDER BY b.hour {order}, l.name"
         );
         let mut stmt = self
@@ -202,8 +213,15 @@ impl Store {
                 row.get(2)
                     .map_err(StoreError::sqlite(path, "reading results"))?,
             );
-            let rs = block::decode(&data, probe, &location, hour)
+            let step_data: Option<Vec<u8>> = row
+                .get(3)
+                .map_err(StoreError::sqlite(path, "reading results"))?;
+            let mut rs = block::decode(&data, probe, &location, hour)
                 .map_err(|e| StoreError::bad_value(path, "result_blocks.data", e))?;
+            if let Some(s) = step_data {
+                steps::attach(&mut rs, &s, hour)
+                    .map_err(|e| StoreError::bad_value(path, "step_blocks.data", e))?;
+            }
             if !each(hour, rs) {
                 break;
             }

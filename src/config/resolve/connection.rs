@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn resolve_tls_options(
+pub(in crate::config) fn resolve_tls_options(
     s: &ProbeSection,
     base_dir: &Path,
     p: &mut Problems<'_>,
@@ -43,7 +43,7 @@ pub(super) fn resolve_tls_options(
     }
 }
 
-pub(super) fn resolve_http(
+pub(in crate::config) fn resolve_http(
     s: &ProbeSection,
     url: &Spanned<Text>,
     tls: TlsOptions,
@@ -124,7 +124,10 @@ pub(super) fn resolve_http(
 }
 
 /// `proxy`: `""` turns proxies off; otherwise an `http://` URL with a host.
-pub(super) fn resolve_proxy(proxy: Option<&Spanned<Text>>, p: &mut Problems<'_>) -> ProxySetting {
+pub(in crate::config) fn resolve_proxy(
+    proxy: Option<&Spanned<Text>>,
+    p: &mut Problems<'_>,
+) -> ProxySetting {
     let Some(proxy) = proxy else {
         return ProxySetting::FromEnv;
     };
@@ -166,7 +169,7 @@ pub(super) fn resolve_proxy(proxy: Option<&Spanned<Text>>, p: &mut Problems<'_>)
 
 /// `client_cert` and `client_key`: PEM files relative to probes.toml, read and
 /// checked to belong together now, so a run never fails on them.
-pub(super) fn resolve_client_identity(
+pub(in crate::config) fn resolve_client_identity(
     s: &ProbeSection,
     base_dir: &Path,
     p: &mut Problems<'_>,
@@ -304,6 +307,8 @@ pub(super) fn resolve_ip_version(
         ProbeKind::Tcp(e) => e.host.parse().ok(),
         ProbeKind::Tls(t) => t.endpoint.host.parse().ok(),
         ProbeKind::Dns(_) => None,
+        // Each step's host may differ; a literal is checked when it is dialled.
+        ProbeKind::Flow(_) => None,
     };
     if let Some(ip) = literal
         && !version.admits(ip)

@@ -205,6 +205,8 @@ pub struct ProbeDetail {
     pub weeks: Vec<PeriodView>,
     pub months: Vec<PeriodView>,
     pub locations: Vec<LocationRow>,
+    /// A flow's steps over 24 hours; empty for other kinds.
+    pub steps: Vec<StepRow>,
     pub incidents: Vec<IncidentCard>,
 }
 
@@ -264,6 +266,43 @@ pub struct LocationRow {
     pub p50: String,
     pub p95: String,
     pub results: u64,
+}
+
+/// One step of a flow's table: latency and failures over 24 hours, and how
+/// its latest run went.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRow {
+    pub name: String,
+    pub always: bool,
+    pub p50: String,
+    pub p95: String,
+    pub runs: u64,
+    pub down: u64,
+    pub degraded: u64,
+    pub skipped: u64,
+    pub last: Status,
+    pub message: Option<String>,
+}
+
+fn step_row(s: &crate::render::steps::StepStats) -> StepRow {
+    let (key, word) = match s.last {
+        "up" => ("ok", "Up"),
+        "degraded" => ("warn", "Degraded"),
+        "down" => ("down", "Down"),
+        _ => ("none", "Skipped"),
+    };
+    StepRow {
+        name: s.name.clone(),
+        always: s.always,
+        p50: format::latency(s.p50),
+        p95: format::latency(s.p95),
+        runs: s.runs,
+        down: s.down,
+        degraded: s.degraded,
+        skipped: s.skipped,
+        last: Status { key, word },
+        message: s.last_message.clone(),
+    }
 }
 
 /// Builds the views of one site.
@@ -534,6 +573,7 @@ impl<'a> Views<'a> {
             } else {
                 Vec::new()
             },
+            steps: p.steps.iter().map(step_row).collect(),
             incidents: incidents.into_iter().map(|i| self.incident(i)).collect(),
         }
     }
