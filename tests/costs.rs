@@ -1,15 +1,19 @@
-//! What a run's write costs must not grow with the store's history: counted
-//! in SQLite instructions (the same on any machine, loaded or not), on stores
-//! simulated through the real code with a few days and with a month behind them.
+//! What a run's write and a CI merge cost must not grow with the store's
+//! history, nor a run's write with the time of day: counted in SQLite
+//! instructions (the same on any machine, loaded or not) and in rows read, on
+//! stores simulated through the real code with a few days and with a month
+//! behind them.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use outpost::commands::merge::fold;
 use outpost::config::{self, Config};
 use outpost::demo::simulate::{self, Plan};
 use outpost::evaluate::record::{record, retain};
 use outpost::model::{Cause, Outcome, ProbeId, ProbeResult, ResultId};
 use outpost::store::Store;
+use outpost::store::merge::SeriesMerged;
 
 /// Noon, so no round below crosses a UTC midnight (the once-a-day rollup
 /// retention is not a per-run cost).
@@ -118,6 +122,133 @@ fn a_rounds_write_and_a_mass_outage_cost_the_same_at_any_store_age() {
         assert!(
             (0.8..1.25).contains(&ratio),
             "{what}: {y} instructions with 2 days of history, {o} with 30"
+        );
+    }
+}
+
+/// The CI matrix at `days` of history: the saved store (both locations) is
+/// each runner's starting point; runner `sim-N` adds `rounds` rounds of its
+/// own; the shards are merged back into the saved store, one after the
+/// other. Returns the instructions of the merge (target and shards), what
+/// it read and added, and what merging the same shards again added.
+fn merge_costs(days: u32, rounds: i64) -> (u64, SeriesMerged, SeriesMerged) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cfg, store) = simulated(dir.path(), days);
+    let saved = store.path().to_path_buf();
+    let rounds: Vec<(DateTime<Utc>, Vec<ProbeResult>)> = (0..rounds)
+        .map(|k| {
+            let at = noon() + chrono::Duration::minutes(10 * (k + 1));
+            (at, round(&cfg, &store, at, k % 3 == 2))
+        })
+        .collect();
+    // Closed, so the whole store is in the main file the runners copy.
+    drop(store);
+    let mut shards = Vec::new();
+    for location in ["sim-1", "sim-2"] {
+        let path = dir.path().join(format!("{location}.db"));
+        // The runner starts from the saved store, as the workflow restores it.
+        std::fs::copy(&saved, &path).expect("copy the saved store");
+        let mut shard = Store::open(&path).expect("shard");
+        for (at, results) in &rounds {
+            let own: Vec<ProbeResult> = results
+                .iter()
+                .filter(|r| r.location == location)
+                .cloned()
+                .collect();
+            write(&cfg, &mut shard, &own, *at);
+        }
+        drop(shard);
+        shards.push(path);
+    }
+    let mut target = Store::open(&saved).expect("target");
+    let at = rounds.last().map_or(noon(), |r| r.0) + chrono::Duration::minutes(5);
+    let merge_all = |target: &mut Store| {
+        let mut total = SeriesMerged::default();
+        let mut instructions = 0;
+        for path in &shards {
+            let mut shard = Store::open_read_only(path).expect("open shard");
+            let ((merged, n_target), n_shard) = shard
+                .instructions_during(|shard| {
+                    target
+                        .instructions_during(|t| {
+                            t.write(|w| fold(w, Some(&cfg), std::slice::from_ref(shard), at, false))
+                        })
+                        .expect("count")
+                })
+                .expect("count");
+            let merged = merged.expect("merge");
+            total += merged.total();
+            instructions += n_target + n_shard;
+        }
+        (instructions, total)
+    };
+    let (instructions, first) = merge_all(&mut target);
+    let (_, again) = merge_all(&mut target);
+    (instructions, first, again)
+}
+
+#[test]
+fn a_ci_merge_reads_what_is_new_not_the_history() {
+    let rounds = 5;
+    let (young, read_young, _) = merge_costs(2, rounds);
+    let (old, read_old, again) = merge_costs(30, rounds);
+    let ratio = old as f64 / young as f64;
+    assert!(
+        (0.8..1.25).contains(&ratio),
+        "merge: {young} instructions with 2 days of history, {old} with 30"
+    );
+    // 10 probes × 2 locations × 5 rounds, from their own shard only.
+    assert_eq!(read_old.added, 100, "{read_old:?}");
+    assert_eq!(read_young.added, 100, "{read_young:?}");
+    // Each shard holds 10 probes × 2 locations = 20 series. Of each, the merge
+    // reads the newest block the target holds and the new hour, and the
+    // target's latest day of rollups: a handful of rows, whatever the age.
+    for read in [read_young, read_old] {
+        assert!(read.blocks_read <= 2 * 20 * 2, "{read:?}");
+        assert!(read.rollups_read <= 2 * 20, "{read:?}");
+        assert_eq!(read.rollups_copied, 0, "{read:?}");
+    }
+    assert_eq!(read_old.blocks_read, read_young.blocks_read);
+    // Merging the same shards again adds nothing and copies nothing.
+    assert_eq!(
+        (again.added, again.rollups_updated, again.rollups_copied),
+        (0, 0, 0),
+        "{again:?}"
+    );
+}
+
+/// Instructions of rounds written through one UTC day, every ten minutes,
+/// sampled at `hh:15` (after the once-a-day retention of the first round).
+fn through_a_day() -> Vec<(u32, u64)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cfg, mut store) = simulated(dir.path(), 3);
+    // Start at the next midnight after the history.
+    let midnight = Utc
+        .with_ymd_and_hms(2026, 11, 21, 0, 5, 0)
+        .single()
+        .expect("date");
+    let mut out = Vec::new();
+    for k in 0..144 {
+        let at = midnight + chrono::Duration::minutes(10 * k);
+        let results = round(&cfg, &store, at, false);
+        let n = write(&cfg, &mut store, &results, at);
+        if at.format("%M").to_string() == "15" {
+            out.push((at.format("%H").to_string().parse().expect("hour"), n));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_rounds_write_costs_the_same_at_any_time_of_day() {
+    let day = through_a_day();
+    assert_eq!(day.len(), 24);
+    let first = day[0].1;
+    for (hour, n) in &day {
+        let ratio = *n as f64 / first as f64;
+        assert!(
+            (0.8..1.25).contains(&ratio),
+            "{hour:02}:15 costs {n} instructions, 00:15 {first}: {day:?}"
         );
     }
 }

@@ -8,6 +8,7 @@
 //! all locations. Shard incidents, probe states and outboxes are never copied:
 //! each shard saw only its own location, so its incidents ignore the quorum.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -20,29 +21,41 @@ use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::evaluate::{Evaluation, evaluate};
 use crate::model::ProbeResult;
-use crate::store::Store;
-use crate::store::merge::RollupsMerged;
+use crate::store::merge::{Series, SeriesMerged};
+use crate::store::writer::Writer;
+use crate::store::{Store, StoreError};
 
 /// The config `merge` reads when `-c` is not given.
 const DEFAULT_CONFIG: &str = "probes.toml";
 
 /// What one shard brought.
-struct ShardLine {
-    path: PathBuf,
-    added: usize,
-    already_present: u64,
-    expired: u64,
+#[derive(Debug, Clone)]
+pub struct ShardLine {
+    pub path: PathBuf,
+    pub merged: SeriesMerged,
 }
 
 /// What the merge transaction did.
-struct Merged {
-    shards: Vec<ShardLine>,
-    rollups: RollupsMerged,
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub shards: Vec<ShardLine>,
     /// Present when a config was loaded and states were evaluated.
-    evaluation: Option<Evaluation>,
+    pub evaluation: Option<Evaluation>,
     /// Location machines copied from shards (only without a config).
-    states_copied: u64,
-    pruned: u64,
+    pub states_copied: u64,
+    /// Raw results retention pruned afterwards.
+    pub pruned: u64,
+}
+
+impl Merged {
+    /// The shards' lines added up.
+    pub fn total(&self) -> SeriesMerged {
+        let mut t = SeriesMerged::default();
+        for l in &self.shards {
+            t += l.merged;
+        }
+        t
+    }
 }
 
 /// Merge the shards into the target store and print a summary.
@@ -67,42 +80,14 @@ pub async fn merge(args: &MergeArgs) -> Result<Exit, CommandError> {
     let now = clock.now();
     let alerts = !args.no_alert;
     let merged = store
-        .write(|w| {
-            let keep = |probe: &str, at: DateTime<Utc>| keep(cfg.as_ref(), probe, at, now);
-            let mut lines = Vec::new();
-            let mut added: Vec<ProbeResult> = Vec::new();
-            for shard in &shards {
-                let m = w.merge_results(shard, &keep)?;
-                lines.push(ShardLine {
-                    path: shard.path().to_path_buf(),
-                    added: m.added.len(),
-                    already_present: m.already_present,
-                    expired: m.expired,
-                });
-                added.extend(m.added);
-            }
-            let in_maintenance = |r: &ProbeResult| {
-                cfg.as_ref()
-                    .is_some_and(|c| crate::evaluate::record::in_maintenance(c, r))
-            };
-            let rollups = w.merge_rollups(&shards, &added, &in_maintenance)?;
-            let (evaluation, states_copied) = match &cfg {
-                Some(cfg) => (Some(evaluate(w, cfg, &added, now, alerts)?), 0),
-                None => (None, w.merge_location_states(&shards)?),
-            };
-            let pruned = match &cfg {
-                Some(cfg) => crate::evaluate::record::retain(w, cfg, now)?.results,
-                None => 0,
-            };
-            Ok(Merged {
-                shards: lines,
-                rollups,
-                evaluation,
-                states_copied,
-                pruned,
-            })
-        })
+        .write(|w| fold(w, cfg.as_ref(), &shards, now, alerts))
         .map_err(|e| CommandError::store(e.to_string()))?;
+    let read = merged.total();
+    tracing::info!(
+        blocks_read = read.blocks_read,
+        rollups_read = read.rollups_read,
+        "read what is newer than the store holds"
+    );
     for c in merged.evaluation.iter().flat_map(|e| &e.changes) {
         tracing::info!(probe = %c.probe, from = %c.from, to = %c.to, "state changed");
     }
@@ -119,6 +104,93 @@ pub async fn merge(args: &MergeArgs) -> Result<Exit, CommandError> {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     Ok(Exit::Ok)
+}
+
+/// The merge itself, inside the target's write transaction: a probe at a
+/// time, each shard's series of it merged ([`Writer::merge_series`]), then
+/// the probe's added results step its machines as a run would. Memory is one
+/// probe's new results (bounded by its raw retention), never a shard's whole
+/// history; evaluating per probe is what evaluating them all at once does,
+/// since no probe's evaluation looks at another's.
+pub fn fold(
+    w: &Writer<'_>,
+    cfg: Option<&Config>,
+    shards: &[Store],
+    now: DateTime<Utc>,
+    alerts: bool,
+) -> Result<Merged, StoreError> {
+    let mut lines: Vec<ShardLine> = shards
+        .iter()
+        .map(|s| ShardLine {
+            path: s.path().to_path_buf(),
+            merged: SeriesMerged::default(),
+        })
+        .collect();
+    // Each probe's series, by shard: a few hundred small entries.
+    let mut by_probe: BTreeMap<String, Vec<(usize, Series)>> = BTreeMap::new();
+    for (i, shard) in shards.iter().enumerate() {
+        for s in shard.series()? {
+            by_probe.entry(s.probe.clone()).or_default().push((i, s));
+        }
+    }
+    // The config's probes first, in its order (the order a run evaluates and
+    // queues in), then any others the shards hold, by id.
+    let mut order: Vec<String> = cfg
+        .map(|c| {
+            c.probes
+                .iter()
+                .map(|p| p.id.0.clone())
+                .filter(|id| by_probe.contains_key(id))
+                .collect()
+        })
+        .unwrap_or_default();
+    let configured: BTreeSet<String> = order.iter().cloned().collect();
+    order.extend(
+        by_probe
+            .keys()
+            .filter(|id| !configured.contains(*id))
+            .cloned(),
+    );
+
+    let in_maintenance =
+        |r: &ProbeResult| cfg.is_some_and(|c| crate::evaluate::record::in_maintenance(c, r));
+    let mut evaluation = cfg.map(|_| Evaluation::default());
+    for probe in order {
+        let Some(series) = by_probe.remove(&probe) else {
+            continue;
+        };
+        let keep = |at: DateTime<Utc>| keep(cfg, &probe, at, now);
+        let mut added: Vec<ProbeResult> = Vec::new();
+        for (i, s) in &series {
+            let m = w.merge_series(&shards[*i], s, &keep, &in_maintenance, &mut |rs| {
+                if cfg.is_some() {
+                    added.extend(rs);
+                }
+            })?;
+            lines[*i].merged += m;
+        }
+        if let (Some(cfg), Some(total)) = (cfg, evaluation.as_mut()) {
+            let e = evaluate(w, cfg, &added, now, alerts)?;
+            total.states.extend(e.states);
+            total.changes.extend(e.changes);
+            total.incidents.extend(e.incidents);
+            total.queued += e.queued;
+        }
+    }
+    let states_copied = match cfg {
+        Some(_) => 0,
+        None => w.merge_location_states(shards)?,
+    };
+    let pruned = match cfg {
+        Some(cfg) => crate::evaluate::record::retain(w, cfg, now)?.results,
+        None => 0,
+    };
+    Ok(Merged {
+        shards: lines,
+        evaluation,
+        states_copied,
+        pruned,
+    })
 }
 
 /// The config: `-c FILE` must load (exit 2 otherwise); the default
@@ -169,35 +241,33 @@ fn keep(cfg: Option<&Config>, probe: &str, at: DateTime<Utc>, now: DateTime<Utc>
 
 fn summary(m: &Merged, delivery: &DeliveryReport, into: &Path) -> String {
     let mut s = String::new();
-    let mut added = 0;
-    let mut present = 0;
-    let mut expired = 0;
+    let total = m.total();
     for line in &m.shards {
+        let l = &line.merged;
         s.push_str(&format!(
             "{}: {} results added, {} already present",
             line.path.display(),
-            line.added,
-            line.already_present
+            l.added,
+            l.already_present
         ));
-        if line.expired > 0 {
-            s.push_str(&format!(", {} past retention left out", line.expired));
+        if l.expired > 0 {
+            s.push_str(&format!(", {} past retention left out", l.expired));
         }
         s.push('\n');
-        added += line.added;
-        present += line.already_present;
-        expired += line.expired;
     }
     s.push_str(&format!(
-        "merged {} shard{} into {}: {added} results added, {present} already present, \
+        "merged {} shard{} into {}: {} results added, {} already present, \
          {} rollup days updated, {} rollup days copied",
         m.shards.len(),
         if m.shards.len() == 1 { "" } else { "s" },
         into.display(),
-        m.rollups.updated,
-        m.rollups.copied,
+        total.added,
+        total.already_present,
+        total.rollups_updated,
+        total.rollups_copied,
     ));
-    if expired > 0 {
-        s.push_str(&format!(", {expired} past retention left out"));
+    if total.expired > 0 {
+        s.push_str(&format!(", {} past retention left out", total.expired));
     }
     if m.pruned > 0 {
         s.push_str(&format!(", {} pruned", m.pruned));

@@ -2,11 +2,14 @@
 //! §6). Every step is idempotent: merging the same shard twice changes nothing.
 //!
 //! A shard is opened read-only ([`Store::open_read_only`]) and never changes.
-//! Results are copied on their identity (probe, location, start millisecond
-//! and id), block by block; the results that were new are counted in the
-//! rollups, and rollups of days a shard has already pruned are taken from
-//! the shard when they know more than the target. No rollup is ever added to
-//! another, so nothing is counted twice.
+//! It is merged a series (one probe at one location) at a time, reading only
+//! what is newer than what the target already holds of that series
+//! ([`Writer::merge_series`]): the cost of a merge is what the shard adds, and
+//! its memory one block, whatever the shard's history. Results are copied on
+//! their identity (probe, location, start millisecond and id); the results
+//! that were new are counted in the rollups, and rollups of days a shard has
+//! already pruned are taken from the shard when they know more than the
+//! target. No rollup is ever added to another, so nothing is counted twice.
 //!
 //! States are the caller's: with a config it steps the target's machines with
 //! the results that were added (`evaluate`), so quorum, incidents and alerts
@@ -98,91 +101,261 @@ impl Store {
     }
 }
 
-/// What copying one shard's results did.
-#[derive(Debug, Clone, Default)]
-pub struct ResultsMerged {
-    /// Results the target did not have, oldest first per probe and location.
-    pub added: Vec<ProbeResult>,
-    /// Results the target already held (same probe, location, start and id).
+/// One probe at one location as a shard holds it: its raw results and its
+/// rollups. A merge works a series at a time, so what it holds in memory is
+/// one block and one rollup whatever the shard's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    pub probe: String,
+    pub location: String,
+    /// The shard's own numbers for the names.
+    probe_key: i64,
+    location_key: i64,
+}
+
+/// What merging one series did, and what it read to do it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeriesMerged {
+    /// Results the target did not have.
+    pub added: u64,
+    /// Results read from the shard that the target already held (same probe,
+    /// location, start and id). Blocks older than the newest the target holds
+    /// from the location are not read, so not counted here.
     pub already_present: u64,
     /// Results left out because retention would prune them at once.
     pub expired: u64,
+    /// (probe, location, day) rollups that counted the results added.
+    pub rollups_updated: u64,
+    /// Rollups taken from the shard because it knew more of a day than the
+    /// target (typically a day whose raw results the shard has pruned).
+    pub rollups_copied: u64,
+    /// Shard blocks read: the newest one the target holds and every newer one.
+    pub blocks_read: u64,
+    /// Shard rollups read: the target's latest day and every newer one.
+    pub rollups_read: u64,
 }
 
-/// What settling the rollups after a merge did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RollupsMerged {
-    /// (probe, location, day) rollups that counted the results a merge added.
-    pub updated: u64,
-    /// Rollups taken from a shard that knew more of a day than the target
-    /// (typically a day whose raw results the shard has pruned).
-    pub copied: u64,
+impl std::ops::AddAssign for SeriesMerged {
+    fn add_assign(&mut self, o: SeriesMerged) {
+        self.added += o.added;
+        self.already_present += o.already_present;
+        self.expired += o.expired;
+        self.rollups_updated += o.rollups_updated;
+        self.rollups_copied += o.rollups_copied;
+        self.blocks_read += o.blocks_read;
+        self.rollups_read += o.rollups_read;
+    }
+}
+
+impl Store {
+    /// Every (probe, location) with raw results or rollups in this store,
+    /// ordered by probe then location. Found by skipping from one pair to the
+    /// next in the tables' indexes, so it costs a few lookups per pair, not a
+    /// read of the history.
+    pub fn series(&self) -> Result<Vec<Series>, StoreError> {
+        let path = self.path.as_path();
+        let read = |e| StoreError::sqlite(path, "listing the shard's probes")(e);
+        let mut keys: BTreeSet<(i64, i64)> = BTreeSet::new();
+        for table in ["result_blocks", "day_rollups"] {
+            // Two seeks, not one row-value comparison: SQLite applies
+            // `(probe, location) > (?, ?)` by stepping over every row of the
+            // current probe, days of history included.
+            let mut next_location = self
+                .conn
+                .prepare(&format!(
+                    "SELECT location FROM {table} WHERE probe = ?1 AND location > ?2
+                     ORDER BY location LIMIT 1"
+                ))
+                .map_err(read)?;
+            let mut next_probe = self
+                .conn
+                .prepare(&format!(
+                    "SELECT probe, location FROM {table} WHERE probe > ?1
+                     ORDER BY probe, location LIMIT 1"
+                ))
+                .map_err(read)?;
+            let mut at: Option<(i64, i64)> = None;
+            loop {
+                let after_probe = match at {
+                    Some((p, l)) => {
+                        let location: Option<i64> = next_location
+                            .query_row(params![p, l], |r| r.get(0))
+                            .optional()
+                            .map_err(read)?;
+                        if let Some(l) = location {
+                            keys.insert((p, l));
+                            at = Some((p, l));
+                            continue;
+                        }
+                        p
+                    }
+                    None => i64::MIN,
+                };
+                let next: Option<(i64, i64)> = next_probe
+                    .query_row(params![after_probe], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .map_err(read)?;
+                let Some(next) = next else { break };
+                keys.insert(next);
+                at = Some(next);
+            }
+        }
+        let mut name = self
+            .conn
+            .prepare("SELECT name FROM names WHERE id = ?1")
+            .map_err(read)?;
+        let mut name_of = |key: i64| -> Result<String, StoreError> {
+            name.query_row(params![key], |r| r.get(0))
+                .optional()
+                .map_err(read)?
+                .ok_or_else(|| StoreError::bad_value(path, "names.id", key))
+        };
+        let mut out = Vec::with_capacity(keys.len());
+        for (probe_key, location_key) in keys {
+            out.push(Series {
+                probe: name_of(probe_key)?,
+                location: name_of(location_key)?,
+                probe_key,
+                location_key,
+            });
+        }
+        out.sort_by(|a, b| (&a.probe, &a.location).cmp(&(&b.probe, &b.location)));
+        Ok(out)
+    }
+
+    /// The raw blocks of one series from `from_hour` on, oldest first, one
+    /// at a time. `each` returning an error stops.
+    fn each_block_of(
+        &self,
+        s: &Series,
+        from_hour: i64,
+        mut each: impl FnMut(i64, u64, &[u8], Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.as_path();
+        let read = |e| StoreError::sqlite(path, "reading the shard's results")(e);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT b.hour, b.n, b.data, s.data FROM result_blocks b
+                 LEFT JOIN step_blocks s
+                   ON s.probe = b.probe AND s.location = b.location AND s.hour = b.hour
+                 WHERE b.probe = ?1 AND b.location = ?2 AND b.hour >= ?3 ORDER BY b.hour",
+            )
+            .map_err(read)?;
+        let mut rows = stmt
+            .query(params![s.probe_key, s.location_key, from_hour])
+            .map_err(read)?;
+        while let Some(row) = rows.next().map_err(read)? {
+            let hour: i64 = row.get(0).map_err(read)?;
+            let n: i64 = row.get(1).map_err(read)?;
+            let data = row
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(read)?;
+            let steps = row
+                .get_ref(3)
+                .and_then(|v| Ok(v.as_blob_or_null()?))
+                .map_err(read)?;
+            each(hour, u64::try_from(n).unwrap_or(0), data, steps)?;
+        }
+        Ok(())
+    }
 }
 
 impl Writer<'_> {
-    /// Copy every result of `shard` that the target lacks, a block at a time
-    /// (memory stays flat whatever the shard's size). A block the target
-    /// already holds byte for byte (the canonical encoding makes equal sets
-    /// equal bytes) is skipped without decoding: in the CI matrix every shard
-    /// is the saved store plus a few rounds, so most blocks are such copies.
-    /// `keep(probe, at)` is false for results retention would prune at once:
-    /// they are left out, so a merge neither re-adds what the target pruned
-    /// nor counts it.
-    pub fn merge_results(
+    /// Merge one series of `shard`: copy the results the target lacks, count
+    /// them in their days' rollups, take the shard's rollups of days it knows
+    /// more of, and hand each block's added results to `added` (oldest first),
+    /// for the caller to evaluate.
+    ///
+    /// Only what is new is read. A location is probed by one runner, whose
+    /// shard holds every result of it; the target got its results of the
+    /// location from such a shard, a whole block at a time. So the shard's
+    /// blocks older than the newest the target holds from the location, and
+    /// its rollups older than the target's latest day, are already there and
+    /// are not read: a merge costs what the shard adds, not its history.
+    ///
+    /// `keep(at)` is false for results retention would prune at once: they
+    /// are left out, so a merge neither re-adds what the target pruned nor
+    /// counts it. A block the target holds byte for byte (the canonical
+    /// encoding makes equal sets equal bytes) is skipped without decoding.
+    pub fn merge_series(
         &self,
         shard: &Store,
-        keep: &dyn Fn(&str, DateTime<Utc>) -> bool,
-    ) -> Result<ResultsMerged, StoreError> {
+        s: &Series,
+        keep: &dyn Fn(DateTime<Utc>) -> bool,
+        in_maintenance: &dyn Fn(&ProbeResult) -> bool,
+        added: &mut dyn FnMut(Vec<ProbeResult>),
+    ) -> Result<SeriesMerged, StoreError> {
         let from = shard.path.as_path();
-        let read = |e| StoreError::sqlite(from, "reading the shard's results")(e);
-        let mut stmt = shard
-            .conn
-            .prepare(
-                "SELECT p.name, l.name, b.hour, b.n, b.data, s.data FROM result_blocks b
-                 JOIN names p ON p.id = b.probe JOIN names l ON l.id = b.location
-                 LEFT JOIN step_blocks s
-                   ON s.probe = b.probe AND s.location = b.location AND s.hour = b.hour
-                 ORDER BY p.name, l.name, b.hour",
-            )
-            .map_err(read)?;
-        let mut rows = stmt.query([]).map_err(read)?;
-        let mut out = ResultsMerged::default();
-        while let Some(row) = rows.next().map_err(read)? {
-            let probe: String = row.get(0).map_err(read)?;
-            let location: String = row.get(1).map_err(read)?;
-            let hour: i64 = row.get(2).map_err(read)?;
-            let n: i64 = row.get(3).map_err(read)?;
-            let data = row
-                .get_ref(4)
-                .and_then(|v| Ok(v.as_blob()?))
-                .map_err(read)?;
-            let step_data: Option<Vec<u8>> = row.get(5).map_err(read)?;
-            let (p, l) = (self.key_of(&probe)?, self.key_of(&location)?);
+        let (p, l) = (self.key_of(&s.probe)?, self.key_of(&s.location)?);
+        // What the target holds of the series, before anything is written to it.
+        let newest = |sql: &str| -> Result<Option<i64>, StoreError> {
+            self.tx
+                .prepare_cached(sql)
+                .and_then(|mut st| st.query_row(params![p, l], |r| r.get(0)))
+                .map_err(self.err("reading what the store holds"))
+        };
+        let held_hour =
+            newest("SELECT MAX(hour) FROM result_blocks WHERE probe = ?1 AND location = ?2")?;
+        let held_day =
+            newest("SELECT MAX(day) FROM day_rollups WHERE probe = ?1 AND location = ?2")?;
+
+        let mut out = SeriesMerged::default();
+        let mut days: BTreeSet<chrono::NaiveDate> = BTreeSet::new();
+        let probe = ProbeId(s.probe.clone());
+        shard.each_block_of(s, held_hour.unwrap_or(i64::MIN), |hour, n, data, steps| {
+            out.blocks_read += 1;
             // A flow's block is the same only when its steps are too.
             if self.block_bytes(p, l, hour)?.as_deref() == Some(data)
-                && self.step_bytes(p, l, hour)? == step_data
+                && self.step_bytes(p, l, hour)?.as_deref() == steps
             {
-                out.already_present += u64::try_from(n).unwrap_or(0);
-                continue;
+                out.already_present += n;
+                return Ok(());
             }
             // Decoding checks every value: a block this binary does not
             // understand stops the merge, naming the shard.
-            let mut results = block::decode(data, &ProbeId(probe.clone()), &location, hour)
+            let mut results = block::decode(data, &probe, &s.location, hour)
                 .map_err(|e| StoreError::bad_value(from, "result_blocks.data", e))?;
-            if let Some(s) = &step_data {
-                super::steps::attach(&mut results, s, hour)
+            if let Some(st) = steps {
+                super::steps::attach(&mut results, st, hour)
                     .map_err(|e| StoreError::bad_value(from, "step_blocks.data", e))?;
             }
-            let (kept, expired): (Vec<ProbeResult>, Vec<ProbeResult>) = results
-                .into_iter()
-                .partition(|r| keep(&probe, r.started_at));
+            let (kept, expired): (Vec<ProbeResult>, Vec<ProbeResult>) =
+                results.into_iter().partition(|r| keep(r.started_at));
             out.expired += expired.len() as u64;
-            let added = self.insert_results(&kept)?;
-            out.already_present += (kept.len() - added.len()) as u64;
+            let new_at = self.insert_results(&kept)?;
+            out.already_present += (kept.len() - new_at.len()) as u64;
             let mut kept: Vec<Option<ProbeResult>> = kept.into_iter().map(Some).collect();
-            out.added
-                .extend(added.into_iter().filter_map(|i| kept[i].take()));
-        }
+            let new: Vec<ProbeResult> = new_at.into_iter().filter_map(|i| kept[i].take()).collect();
+            if new.is_empty() {
+                return Ok(());
+            }
+            self.add_to_rollups(&new.iter().collect::<Vec<_>>(), in_maintenance)?;
+            days.extend(new.iter().map(|r| r.started_at.date_naive()));
+            out.added += new.len() as u64;
+            added(new);
+            Ok(())
+        })?;
+        out.rollups_updated = days.len() as u64;
+
+        // A rollup counting more runs than the target's is taken as it is: the
+        // shard that knows most of a location's day has every result of it.
+        // Rollups are never added together, so nothing is counted twice.
+        shard.each_rollup_of(
+            s.probe_key,
+            s.location_key,
+            held_day.unwrap_or(i64::MIN),
+            |theirs| {
+                out.rollups_read += 1;
+                let ours = self.rollup(&s.probe, &s.location, theirs.day)?;
+                if theirs.counts.runs > ours.map_or(0, |o| o.counts.runs) {
+                    self.put_rollup(&theirs)?;
+                    out.rollups_copied += 1;
+                }
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -202,44 +375,6 @@ impl Writer<'_> {
                     .optional()
             })
             .map_err(self.err("reading results"))
-    }
-
-    /// Bring the rollups up to date after `added` results came from `shards`:
-    /// the added results are counted in their days (each once: they were new),
-    /// then a shard's rollup that counts more runs than the target's is taken
-    /// as it is. A location is probed by one runner, so the shard that knows
-    /// most of a location's day has every result of it; this is how days a
-    /// shard has already pruned arrive. Rollups are never added together.
-    pub fn merge_rollups(
-        &self,
-        shards: &[Store],
-        added: &[ProbeResult],
-        in_maintenance: &dyn Fn(&ProbeResult) -> bool,
-    ) -> Result<RollupsMerged, StoreError> {
-        let mut out = RollupsMerged::default();
-        let touched: BTreeSet<(&str, &str, chrono::NaiveDate)> = added
-            .iter()
-            .map(|r| {
-                (
-                    r.probe.0.as_str(),
-                    r.location.as_str(),
-                    r.started_at.date_naive(),
-                )
-            })
-            .collect();
-        out.updated = touched.len() as u64;
-        self.add_to_rollups(&added.iter().collect::<Vec<_>>(), in_maintenance)?;
-        for shard in shards {
-            shard.each_rollup(|theirs| {
-                let ours = self.rollup(&theirs.probe, &theirs.location, theirs.day)?;
-                if theirs.counts.runs > ours.map_or(0, |o| o.counts.runs) {
-                    self.put_rollup(&theirs)?;
-                    out.copied += 1;
-                }
-                Ok(())
-            })?;
-        }
-        Ok(out)
     }
 
     /// Copy each location's state machine from the shards where a shard saw
@@ -415,25 +550,100 @@ mod tests {
             &[result("eu", at(4))],
         );
         let shard = Store::open_read_only(&shard_path).expect("open read-only");
+        let series = shard.series().expect("series");
+        assert_eq!(series.len(), 1);
         let merged = target
-            .write(|w| {
-                let m = w.merge_results(&shard, &|_, _| true)?;
-                let r = w.merge_rollups(std::slice::from_ref(&shard), &m.added, &|_| false)?;
-                Ok((m.added.len(), r))
-            })
+            .write(|w| w.merge_series(&shard, &series[0], &|_| true, &|_| false, &mut |_| {}))
             .expect("merge");
         // The new result is counted on top of the three, two of them pruned:
         // rebuilding the day from raw results would forget those two.
         assert_eq!(
-            merged,
-            (
-                1,
-                RollupsMerged {
-                    updated: 1,
-                    copied: 0
-                }
-            )
+            (merged.added, merged.rollups_updated, merged.rollups_copied),
+            (1, 1, 0)
         );
         assert_eq!(runs(&target), vec![4]);
+    }
+
+    #[test]
+    fn only_what_is_newer_than_the_target_holds_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shard_path = dir.path().join("s.db");
+        let mut shard = Store::open(&shard_path).expect("open");
+        let day: Vec<ProbeResult> = (0..24).map(|h| result("eu", at(h))).collect();
+        write(&mut shard, &day[..20]);
+        drop(shard);
+        let mut target = Store::open(&dir.path().join("t.db")).expect("open");
+        let merge = |target: &mut Store| {
+            let shard = Store::open_read_only(&shard_path).expect("open read-only");
+            let series = shard.series().expect("series");
+            target
+                .write(|w| {
+                    let mut total = SeriesMerged::default();
+                    for s in &series {
+                        total += w.merge_series(&shard, s, &|_| true, &|_| false, &mut |_| {})?;
+                    }
+                    Ok(total)
+                })
+                .expect("merge")
+        };
+        let first = merge(&mut target);
+        assert_eq!(
+            (first.added, first.blocks_read, first.rollups_read),
+            (20, 20, 1)
+        );
+
+        // The shard runs four more hours: the merge reads the newest block the
+        // target holds and the four new ones, and the one rollup of the day.
+        write(&mut Store::open(&shard_path).expect("open"), &day[20..]);
+        let next = merge(&mut target);
+        assert_eq!(
+            (
+                next.added,
+                next.already_present,
+                next.blocks_read,
+                next.rollups_read
+            ),
+            (4, 1, 5, 1)
+        );
+        assert_eq!(runs(&target), vec![24]);
+
+        let again = merge(&mut target);
+        assert_eq!(
+            (again.added, again.blocks_read, again.rollups_copied),
+            (0, 1, 0)
+        );
+        assert_eq!(runs(&target), vec![24]);
+    }
+
+    #[test]
+    fn listing_a_shards_series_skips_through_the_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.db")).expect("open");
+        for table in ["result_blocks", "day_rollups"] {
+            for (sql, args) in [
+                ("probe = ?1 AND location > ?2 ORDER BY location", 2),
+                ("probe > ?1 ORDER BY probe, location", 1),
+            ] {
+                let explain = format!(
+                    "EXPLAIN QUERY PLAN SELECT probe, location FROM {table} WHERE {sql} LIMIT 1"
+                );
+                let plan: String = store
+                    .conn
+                    .prepare(&explain)
+                    .expect("explain")
+                    .query_map(params_from_iter([1, 2].into_iter().take(args)), |row| {
+                        row.get::<_, String>(3)
+                    })
+                    .expect("plan")
+                    .collect::<Result<Vec<_>, _>>()
+                    .expect("rows")
+                    .join("\n");
+                // A seek into the key, no sort.
+                assert!(
+                    plan.contains("SEARCH") && !plan.contains("TEMP B-TREE"),
+                    "{table}: {plan}"
+                );
+            }
+        }
     }
 }

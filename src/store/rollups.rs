@@ -296,20 +296,27 @@ impl Store {
         rows.into_iter().map(|r| rollup_from(path, r)).collect()
     }
 
-    /// Every rollup of the store, one at a time (a merge reads a shard so),
-    /// ordered by probe, location and day. `each` returning an error stops.
-    pub fn each_rollup(
+    /// The rollups of one probe (`probe_key`) at one location
+    /// (`location_key`), by the store's own numbers for the names, from day
+    /// number `from_day` on, oldest first, one at a time (a merge reads a
+    /// shard so). `each` returning an error stops.
+    pub(super) fn each_rollup_of(
         &self,
+        probe_key: i64,
+        location_key: i64,
+        from_day: i64,
         mut each: impl FnMut(DayRollup) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let path = self.path.as_path();
-        let sql = format!("{SELECT} ORDER BY r.probe, r.location, r.day");
+        let sql = format!(
+            "{SELECT} WHERE r.probe = ?1 AND r.location = ?2 AND r.day >= ?3 ORDER BY r.day"
+        );
         let mut stmt = self
             .conn
-            .prepare(&sql)
+            .prepare_cached(&sql)
             .map_err(StoreError::sqlite(path, "reading rollups"))?;
         let mut rows = stmt
-            .query([])
+            .query(params![probe_key, location_key, from_day])
             .map_err(StoreError::sqlite(path, "reading rollups"))?;
         while let Some(row) = rows
             .next()
