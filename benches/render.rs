@@ -8,8 +8,16 @@
 //! whole site. The aim: under one second for 1,000 probes, linear in probes.
 //!
 //! Knobs: `RENDER_BENCH_SIZES` (default "250,500,1000"), `RENDER_BENCH_RUNS` (3).
+//!
+//! Then, on stores from the simulation (`outpost demo --probes N --days D
+//! --every E --db FILE`), it runs the release binary's `outpost render` under
+//! `/usr/bin/time` and prints wall time, peak memory and sizes, disk writes
+//! included. `RENDER_BENCH_SIMULATED` lists them as `probes:days:every`
+//! (default "1000:30:5m,10000:90:1h"; simulating the 10,000 takes about two
+//! minutes); an empty value skips them.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -69,6 +77,99 @@ fn main() {
             last.len()
         );
     }
+    simulated();
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_outpost");
+
+/// `outpost render` of simulated stores, as a user runs it.
+fn simulated() {
+    let list =
+        std::env::var("RENDER_BENCH_SIMULATED").unwrap_or_else(|_| "1000:30:5m,10000:90:1h".into());
+    let stores: Vec<(String, String, String)> = list
+        .split(',')
+        .filter_map(|s| {
+            let mut it = s.trim().split(':');
+            Some((
+                it.next()?.to_string(),
+                it.next()?.to_string(),
+                it.next()?.to_string(),
+            ))
+        })
+        .collect();
+    if stores.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "| simulated store | store MB | render wall s | peak memory MB | index.html KB | site MB | files |"
+    );
+    println!("| --- | -----: | -----: | -----: | -----: | -----: | -----: |");
+    for (probes, days, every) in stores {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("sim.db");
+        let status = Command::new(BIN)
+            .args([
+                "demo", "--probes", &probes, "--days", &days, "--every", &every, "--db",
+            ])
+            .arg(&db)
+            .stdout(Stdio::null())
+            .status()
+            .expect("outpost demo");
+        assert!(status.success(), "simulating {probes} probes failed");
+        let out = dir.path().join("site");
+        let report = dir.path().join("time.txt");
+        let status = Command::new("/usr/bin/time")
+            .args(["-f", "%e %M", "-o"])
+            .arg(&report)
+            .arg(BIN)
+            .arg("render")
+            .arg("-c")
+            .arg(db.with_extension("db.toml"))
+            .arg("--db")
+            .arg(&db)
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .status()
+            .expect("/usr/bin/time outpost render");
+        assert!(status.success(), "render of {probes} probes failed");
+        let time = std::fs::read_to_string(&report).unwrap_or_default();
+        let mut fields = time.split_whitespace();
+        let wall: f64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        let kb: f64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        let (files, bytes) = walk(&out);
+        let index = std::fs::metadata(out.join("index.html")).map_or(0, |m| m.len());
+        let store = std::fs::metadata(&db).map_or(0, |m| m.len());
+        println!(
+            "| {probes} probes × {days} d every {every} | {:.1} | {wall:.2} | {:.0} | {:.0} | {:.1} | {files} |",
+            store as f64 / 1e6,
+            kb / 1024.0,
+            index as f64 / 1024.0,
+            bytes as f64 / 1024.0 / 1024.0,
+        );
+    }
+}
+
+/// Files and bytes under `dir`.
+fn walk(dir: &Path) -> (usize, u64) {
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) => {
+                    files += 1;
+                    bytes += m.len();
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    (files, bytes)
 }
 
 fn build(dir: &Path, n: usize) -> (config::Config, Store) {

@@ -53,7 +53,7 @@ pub fn render_site(
         "gathered the site"
     );
     let mut recent = |p: &render::site::ProbeView| {
-        render::gather::recent_points(store, &p.id, now)
+        render::gather::page_data(store, &p.id, now)
             .map(Some)
             .map_err(|e| render::RenderError::Store(e.to_string()))
     };

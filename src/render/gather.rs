@@ -23,11 +23,12 @@ pub fn gather(
     gather_with(cfg, store, human, now, true)
 }
 
-/// [`gather`] without each probe's raw results of the last 24 hours
-/// (`recent` is empty): the one part of a probe's data that grows with its
-/// frequency (1,440 points a day at one a minute). A site of 10,000 probes
-/// then fits in a few hundred bytes of history a probe; the probe pages read
-/// their points one probe at a time with [`recent_points`].
+/// [`gather`] without what only a probe's own page shows: its raw results of
+/// the last 24 hours (`recent`, which grows with its frequency: 1,440 points
+/// a day at one a minute) and its 30 days of latency (`daily_latency`). A
+/// site of 10,000 probes then holds what the index, the API and the feeds
+/// need; the probe pages read the rest one probe at a time with
+/// [`page_data`].
 pub fn gather_slim(
     cfg: &Config,
     store: &Store,
@@ -37,14 +38,20 @@ pub fn gather_slim(
     gather_with(cfg, store, human, now, false)
 }
 
-/// The 24 h chart's points of probe `id` as of `now`.
-pub fn recent_points(
+/// What the page of probe `id` shows beyond the slim site, as of `now`: the
+/// 24 h chart's points and the 30 days of latency.
+pub fn page_data(
     store: &Store,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<Vec<Point>, StoreError> {
+) -> Result<(Vec<Point>, Vec<DayLatency>), StoreError> {
     let recent = store.results_between(id, now - Duration::hours(24), now)?;
-    Ok(history::points(&recent))
+    let today = now.date_naive();
+    let rollups = store.rollups(id, today - Duration::days(29), today)?;
+    Ok((
+        history::points(&recent),
+        history::daily_latency(&rollups, today),
+    ))
 }
 
 fn gather_with(
@@ -71,6 +78,7 @@ fn gather_with(
         let mut view = probe_view(cfg, store, spec, position, states.get(&spec.id.0), own, now)?;
         if !keep_recent {
             view.recent = Vec::new();
+            view.daily_latency = Vec::new();
         }
         let name = spec.group.clone();
         match groups.iter_mut().find(|g| g.name == name) {

@@ -84,26 +84,7 @@ pub fn probe_history(
         .map(|back| day_view(cfg, spec, &rollups, own, today - Duration::days(back), now))
         .collect();
 
-    let daily_latency = (0..30)
-        .rev()
-        .map(|back| {
-            let day = today - Duration::days(back);
-            let s = summarize_sorted(&rollups, day, day);
-            let m = s.phases.means();
-            DayLatency {
-                date: day,
-                p50: s.percentile(0.50),
-                p95: s.percentile(0.95),
-                phases: PhasesMs {
-                    dns: m[0],
-                    connect: m[1],
-                    tls: m[2],
-                    ttfb: m[3],
-                    transfer: m[4],
-                },
-            }
-        })
-        .collect();
+    let daily_latency = daily_latency(&rollups, today);
 
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
     let mut weeks: Vec<PeriodUptime> = (0..WEEKS)
@@ -342,6 +323,30 @@ fn slot_point(rs: &[&ProbeResult]) -> Option<Point> {
         down: rs.iter().filter(|r| r.outcome == Outcome::Down).count() as u32,
         degraded: rs.iter().filter(|r| r.outcome == Outcome::Degraded).count() as u32,
     })
+}
+
+/// The 30 days of latency up to `today` from the probe's sorted `rollups`.
+pub fn daily_latency(rollups: &[DayRollup], today: NaiveDate) -> Vec<DayLatency> {
+    (0..30)
+        .rev()
+        .map(|back| {
+            let day = today - Duration::days(back);
+            let s = summarize_sorted(rollups, day, day);
+            let m = s.phases.means();
+            DayLatency {
+                date: day,
+                p50: s.percentile(0.50),
+                p95: s.percentile(0.95),
+                phases: PhasesMs {
+                    dns: m[0],
+                    connect: m[1],
+                    tls: m[2],
+                    ttfb: m[3],
+                    transfer: m[4],
+                },
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use tera::Context;
 
 pub use templates::BUILT_IN;
 
-use super::site::{Point, ProbeView};
+use super::site::{DayLatency, Point, ProbeView};
 use super::{File, RenderError, Site};
 use templates::Templates;
 use view::Views;
@@ -37,16 +37,18 @@ pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderE
     Ok(files)
 }
 
-/// Where a probe page gets the last 24 hours of results: `None` to use the
-/// site's `recent`, or the points read just for this page.
-pub type RecentPoints<'a> = dyn FnMut(&ProbeView) -> Result<Option<Vec<Point>>, RenderError> + 'a;
+/// Where a probe page gets its last 24 hours of results and 30 days of
+/// latency: `None` to use the site's `recent` and `daily_latency`, or the
+/// data read just for this page.
+pub type PageData<'a> =
+    dyn FnMut(&ProbeView) -> Result<Option<(Vec<Point>, Vec<DayLatency>)>, RenderError> + 'a;
 
 /// Render the HTML pages, handing each to `sink` as soon as it is rendered,
 /// so a site of 10,000 probe pages never holds more than one of them.
 pub fn pages_into(
     site: &Site,
     templates: Option<&Path>,
-    recent: &mut RecentPoints<'_>,
+    recent: &mut PageData<'_>,
     sink: &mut dyn FnMut(File) -> Result<(), RenderError>,
 ) -> Result<(), RenderError> {
     let templates_dir = templates;
@@ -99,7 +101,10 @@ pub fn pages_into(
 
     for p in views.probes() {
         let loaded = recent(p)?;
-        let detail = views.probe(p, loaded.as_deref().unwrap_or(&p.recent));
+        let detail = match &loaded {
+            Some((points, daily)) => views.probe(p, points, daily),
+            None => views.probe(p, &p.recent, &p.daily_latency),
+        };
         let path = format!("probe/{}.html", detail.row.slug);
         let mut ctx = base(
             &path,

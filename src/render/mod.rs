@@ -68,12 +68,13 @@ pub struct Written {
 /// Render every output of `site` straight into `out`, each file written as
 /// soon as it is rendered: memory holds one page at a time, not the site.
 ///
-/// `recent` gives each probe page its last 24 hours of results when the
-/// site was gathered without them (see [`gather::gather_slim`]).
+/// `recent` gives each probe page its last 24 hours of results and 30 days
+/// of latency when the site was gathered without them (see
+/// [`gather::gather_slim`]).
 pub fn render_to(
     site: &Site,
     templates: Option<&Path>,
-    recent: &mut html::RecentPoints<'_>,
+    recent: &mut html::PageData<'_>,
     out: &Path,
 ) -> Result<Written, RenderError> {
     let mut written = Written::default();

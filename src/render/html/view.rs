@@ -16,8 +16,8 @@ use super::format;
 use super::svg::{self, Chart};
 use crate::model::State;
 use crate::render::site::{
-    Group, IncidentStatus, IncidentView, LatestResult, MaintenanceView, PeriodUptime, Point,
-    ProbeView, Site,
+    DayLatency, Group, IncidentStatus, IncidentView, LatestResult, MaintenanceView, PeriodUptime,
+    Point, ProbeView, Site,
 };
 
 /// How many days of incidents the front page lists.
@@ -310,6 +310,8 @@ pub struct Views<'a> {
     site: &'a Site,
     titles: HashMap<&'a str, &'a str>,
     probes: HashMap<&'a str, &'a ProbeView>,
+    /// Each probe's incidents, in site order: found once, not per page.
+    incidents_of: HashMap<&'a str, Vec<&'a IncidentView>>,
     /// `[page] timezone`, validated by the config loader.
     tz: Tz,
 }
@@ -331,6 +333,15 @@ impl<'a> Views<'a> {
                 .flat_map(|g| &g.probes)
                 .map(|p| (p.id.as_str(), p))
                 .collect(),
+            incidents_of: {
+                let mut of: HashMap<&str, Vec<&IncidentView>> = HashMap::new();
+                for i in &site.incidents {
+                    for p in &i.probes {
+                        of.entry(p.as_str()).or_default().push(i);
+                    }
+                }
+                of
+            },
         }
     }
 
@@ -510,9 +521,10 @@ impl<'a> Views<'a> {
     }
 
     /// One probe's page.
-    /// `recent` is the probe's last 24 hours of results (`p.recent`, unless
-    /// the caller kept them out of the site to bound its memory).
-    pub fn probe(&self, p: &ProbeView, recent: &[Point]) -> ProbeDetail {
+    /// `recent` is the probe's last 24 hours of results and `daily` its 30
+    /// days of latency (`p.recent` and `p.daily_latency`, unless the caller
+    /// kept them out of the site to bound its memory).
+    pub fn probe(&self, p: &ProbeView, recent: &[Point], daily: &[DayLatency]) -> ProbeDetail {
         let windows = [
             ("24 hours", p.uptime.h24, p.p50.h24, p.p95.h24, p.p99.h24),
             ("7 days", p.uptime.d7, p.p50.d7, p.p95.d7, p.p99.d7),
@@ -542,11 +554,10 @@ impl<'a> Views<'a> {
             }
         });
         let mut incidents: Vec<&IncidentView> = self
-            .site
-            .incidents
-            .iter()
-            .filter(|i| i.probes.contains(&p.id))
-            .collect();
+            .incidents_of
+            .get(p.id.as_str())
+            .cloned()
+            .unwrap_or_default();
         incidents.sort_by_key(|i| Reverse(i.started_at));
         ProbeDetail {
             row: self.row(p, bars::Detail::Full),
@@ -557,7 +568,7 @@ impl<'a> Views<'a> {
             budget_note,
             latest: p.latest.as_ref().map(|l| self.latest(l)),
             chart_24h: svg::last_24h(recent, self.site.generated_at),
-            chart_30d: svg::last_30d(&p.daily_latency),
+            chart_30d: svg::last_30d(daily),
             weeks: p.weeks.iter().map(|w| period(w, p.slo)).collect(),
             months: p.months.iter().map(|m| period(m, p.slo)).collect(),
             locations: if p.locations.len() > 1 {
