@@ -81,6 +81,7 @@ fn event(kind: EventKind, incident: i64) -> Notification {
         incident_id: incident,
         link: Some("https://status.example.test/probes/api".to_string()),
         page_title: "Acme status".to_string(),
+        burn: None,
     }
 }
 

@@ -147,6 +147,7 @@ fn event(kind: EventKind) -> Notification {
         incident_id: 42,
         link: Some("https://status.example.test/probes/api".to_string()),
         page_title: "Acme status".to_string(),
+        burn: None,
     }
 }
 

@@ -86,6 +86,7 @@ pub async fn merge(args: &MergeArgs) -> Result<Exit, CommandError> {
                     .is_some_and(|c| crate::evaluate::record::in_maintenance(c, r))
             };
             let rollups = w.merge_rollups(&shards, &added, &in_maintenance)?;
+            merge_burn_hours(w, cfg.as_ref(), &shards, &added)?;
             let (evaluation, states_copied) = match &cfg {
                 Some(cfg) => (Some(evaluate(w, cfg, &added, now, alerts)?), 0),
                 None => (None, w.merge_location_states(&shards)?),
@@ -230,4 +231,29 @@ fn summary(m: &Merged, delivery: &DeliveryReport, into: &Path) -> String {
         s.push_str(&format!("  {e}\n"));
     }
     s
+}
+
+/// The hourly counts of burn-rate windows after a merge: the added results
+/// counted (as their probe's objectives say, when there is a config), then
+/// days a shard knows more of copied, as the daily rollups are.
+fn merge_burn_hours(
+    w: &crate::store::writer::Writer<'_>,
+    cfg: Option<&Config>,
+    shards: &[Store],
+    added: &[ProbeResult],
+) -> Result<(), crate::store::StoreError> {
+    let new: Vec<&ProbeResult> = added.iter().collect();
+    w.add_to_burn_hours(&new, &|r| match cfg {
+        Some(cfg) => {
+            let spec = cfg.probes.iter().find(|s| s.id == r.probe)?;
+            crate::evaluate::burn::windows::mark(cfg, spec, r)
+        }
+        None => Some(crate::store::burn::HourCounts {
+            results: 1,
+            down: u64::from(r.outcome == crate::model::Outcome::Down),
+            slow: 0,
+        }),
+    })?;
+    w.merge_burn_hours(shards)?;
+    Ok(())
 }

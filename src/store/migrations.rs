@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Step] = &[
     Step::Sql(V3_ROLLUPS),
     Step::Code(migrate_v4::compact),
     Step::Sql(OUTBOX_ORDER),
+    Step::Sql(super::burn::SCHEMA),
 ];
 
 /// The version that made the store compact ([`migrate_v4`]): opening an

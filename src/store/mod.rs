@@ -7,6 +7,7 @@
 //! to WAL and migrated ([`migrations`]).
 
 mod block;
+pub mod burn;
 mod error;
 mod guard;
 pub mod health;

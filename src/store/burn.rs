@@ -1,0 +1,474 @@
+//! What burn-rate alerts need from the store: hourly counts per probe,
+//! location and UTC hour (results, down, slower than the latency
+//! objective), the recent raw results, and each burn alert's episodes.
+//!
+//! The hourly counts are what makes a 3-day window and a 30-day budget
+//! readable from a store that keeps one day of raw results. Like the daily
+//! rollups they are updated from the results each write adds (each counted
+//! once), never rebuilt. A day of one probe and location is one row: the
+//! hours that had results, four varints each (about 100 bytes a day), kept
+//! [`HOUR_DAYS`] days.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use integer_encoding::VarInt;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::block::{self, hour_of};
+use super::results::name_key;
+use super::rollups::day_number;
+use super::writer::{Writer, from_ms, ms};
+use super::{Store, StoreError};
+use crate::model::burn::{BurnAlert, Objective};
+use crate::model::{ProbeId, ProbeResult};
+
+/// Days of hourly counts kept: the 30-day budget, its chart, and a day of slack.
+pub const HOUR_DAYS: i64 = 32;
+
+const HOURS_V1: u8 = 1;
+
+/// Results of one hour (maintenance left out) and how many spent budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourCounts {
+    pub results: u64,
+    pub down: u64,
+    /// Available results slower than the latency objective.
+    pub slow: u64,
+}
+
+impl HourCounts {
+    pub fn add(&mut self, o: HourCounts) {
+        self.results += o.results;
+        self.down += o.down;
+        self.slow += o.slow;
+    }
+}
+
+/// How one result counts: `None` for a result that does not count at all
+/// (inside a maintenance window).
+pub type Mark<'a> = dyn Fn(&ProbeResult) -> Option<HourCounts> + 'a;
+
+/// Hourly counts by location, then hour (unix ms / 3600000).
+pub type Hours = BTreeMap<String, BTreeMap<i64, HourCounts>>;
+
+fn encode_hours(hours: &BTreeMap<u8, HourCounts>) -> Vec<u8> {
+    let mut out = vec![HOURS_V1];
+    let mut buf = [0u8; 10];
+    for (h, c) in hours {
+        out.push(*h);
+        for v in [c.results, c.down, c.slow] {
+            let k = v.encode_var(&mut buf);
+            out.extend_from_slice(&buf[..k]);
+        }
+    }
+    out
+}
+
+fn decode_hours(data: &[u8]) -> Result<BTreeMap<u8, HourCounts>, &'static str> {
+    let Some((&HOURS_V1, mut rest)) = data.split_first() else {
+        return Err("unknown hourly counts format");
+    };
+    let mut out = BTreeMap::new();
+    while let Some((&h, tail)) = rest.split_first() {
+        if h >= 24 {
+            return Err("hour out of range");
+        }
+        rest = tail;
+        let mut next = || -> Result<u64, &'static str> {
+            let (v, k) = u64::decode_var(rest).ok_or("truncated hourly counts")?;
+            rest = &rest[k..];
+            Ok(v)
+        };
+        let c = HourCounts {
+            results: next()?,
+            down: next()?,
+            slow: next()?,
+        };
+        if c.down > c.results || c.slow > c.results {
+            return Err("more bad results than results");
+        }
+        out.insert(h, c);
+    }
+    Ok(out)
+}
+
+fn day_row(
+    conn: &Connection,
+    path: &Path,
+    probe: i64,
+    location: i64,
+    day: i64,
+) -> Result<Option<BTreeMap<u8, HourCounts>>, StoreError> {
+    let data: Option<Vec<u8>> = conn
+        .prepare_cached(
+            "SELECT hours FROM burn_hours WHERE probe = ?1 AND location = ?2 AND day = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![probe, location, day], |r| r.get(0))
+                .optional()
+        })
+        .map_err(StoreError::sqlite(path, "reading hourly counts"))?;
+    data.map(|d| decode_hours(&d).map_err(|e| StoreError::bad_value(path, "burn_hours.hours", e)))
+        .transpose()
+}
+
+/// Hourly counts of `probe`, every location, for hours `from..=to`.
+fn hours_between(
+    conn: &Connection,
+    path: &Path,
+    probe: &str,
+    from: i64,
+    to: i64,
+) -> Result<Hours, StoreError> {
+    let read = StoreError::sqlite(path, "reading hourly counts");
+    let Some(p) = name_key(conn, probe).map_err(read)? else {
+        return Ok(Hours::new());
+    };
+    let (first_day, last_day) = (from.div_euclid(24), to.div_euclid(24));
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT l.name, b.day, b.hours FROM burn_hours b JOIN names l ON l.id = b.location
+             WHERE b.probe = ?1 AND b.day >= ?2 AND b.day <= ?3",
+        )
+        .map_err(StoreError::sqlite(path, "reading hourly counts"))?;
+    let rows: Vec<(String, i64, Vec<u8>)> = stmt
+        .query_map(params![p, first_day, last_day], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(StoreError::sqlite(path, "reading hourly counts"))?;
+    let mut out = Hours::new();
+    for (location, day, data) in rows {
+        let hours =
+            decode_hours(&data).map_err(|e| StoreError::bad_value(path, "burn_hours.hours", e))?;
+        let slot = out.entry(location).or_default();
+        for (h, c) in hours {
+            let hour = day * 24 + i64::from(h);
+            if (from..=to).contains(&hour) {
+                slot.insert(hour, c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Raw results of `probe` with `from < started_at <= to`, oldest first.
+fn results_in(
+    conn: &Connection,
+    path: &Path,
+    probe: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ProbeResult>, StoreError> {
+    let read = StoreError::sqlite(path, "reading results");
+    let Some(p) = name_key(conn, probe).map_err(read)? else {
+        return Ok(Vec::new());
+    };
+    let (from_ms, to_ms) = (ms(from), ms(to));
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT b.hour, l.name, b.data FROM result_blocks b JOIN names l ON l.id = b.location
+             WHERE b.probe = ?1 AND b.hour >= ?2 AND b.hour <= ?3",
+        )
+        .map_err(StoreError::sqlite(path, "reading results"))?;
+    let rows: Vec<(i64, String, Vec<u8>)> = stmt
+        .query_map(params![p, hour_of(from_ms), hour_of(to_ms)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(StoreError::sqlite(path, "reading results"))?;
+    let id = ProbeId(probe.to_string());
+    let mut out = Vec::new();
+    for (hour, location, data) in rows {
+        let rs = block::decode(&data, &id, &location, hour)
+            .map_err(|e| StoreError::bad_value(path, "result_blocks.data", e))?;
+        out.extend(rs.into_iter().filter(|r| {
+            let t = r.started_at.timestamp_millis();
+            t > from_ms && t <= to_ms
+        }));
+    }
+    out.sort_by(|a, b| {
+        a.started_at
+            .cmp(&b.started_at)
+            .then_with(|| a.location.cmp(&b.location))
+    });
+    Ok(out)
+}
+
+/// One firing of one burn alert, from its start to its `burn-ok`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BurnEpisode {
+    pub id: i64,
+    pub probe: String,
+    pub objective: Objective,
+    pub alert: BurnAlert,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+type RawEpisode = (i64, String, String, String, i64, Option<i64>);
+
+fn episode_from(path: &Path, raw: RawEpisode) -> Result<BurnEpisode, StoreError> {
+    let (id, probe, objective, alert, started, ended) = raw;
+    let bad = |c: &'static str, v: String| StoreError::bad_value(path, c, v);
+    Ok(BurnEpisode {
+        id,
+        probe,
+        objective: Objective::parse(&objective)
+            .ok_or_else(|| bad("burn_alerts.objective", objective.clone()))?,
+        alert: BurnAlert::parse(&alert).ok_or_else(|| bad("burn_alerts.alert", alert.clone()))?,
+        started_at: from_ms(started)
+            .ok_or_else(|| bad("burn_alerts.started_at", started.to_string()))?,
+        ended_at: match ended {
+            Some(e) => Some(from_ms(e).ok_or_else(|| bad("burn_alerts.ended_at", e.to_string()))?),
+            None => None,
+        },
+    })
+}
+
+fn open_episodes(
+    conn: &Connection,
+    path: &Path,
+    probe: &str,
+) -> Result<Vec<BurnEpisode>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, probe, objective, alert, started_at, ended_at FROM burn_alerts
+             WHERE probe = ?1 AND ended_at IS NULL ORDER BY id",
+        )
+        .map_err(StoreError::sqlite(path, "reading burn alerts"))?;
+    let rows: Vec<RawEpisode> = stmt
+        .query_map(params![probe], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(StoreError::sqlite(path, "reading burn alerts"))?;
+    rows.into_iter().map(|r| episode_from(path, r)).collect()
+}
+
+impl Writer<'_> {
+    /// Count `results` (new to the store) in their hours. `mark` says how
+    /// each counts; see [`Mark`].
+    pub fn add_to_burn_hours(
+        &self,
+        results: &[&ProbeResult],
+        mark: &Mark<'_>,
+    ) -> Result<(), StoreError> {
+        let mut by_day: BTreeMap<(&str, &str, i64), BTreeMap<u8, HourCounts>> = BTreeMap::new();
+        for r in results {
+            let Some(c) = mark(r) else { continue };
+            let hour = hour_of(r.started_at.timestamp_millis());
+            let (day, h) = (hour.div_euclid(24), hour.rem_euclid(24) as u8);
+            by_day
+                .entry((&r.probe.0, &r.location, day))
+                .or_default()
+                .entry(h)
+                .or_default()
+                .add(c);
+        }
+        for ((probe, location, day), add) in by_day {
+            let (p, l) = (self.key_of(probe)?, self.key_of(location)?);
+            let mut hours = day_row(self.tx, self.path, p, l, day)?.unwrap_or_default();
+            for (h, c) in add {
+                hours.entry(h).or_default().add(c);
+            }
+            self.put_hours(p, l, day, &hours)?;
+        }
+        Ok(())
+    }
+
+    fn put_hours(
+        &self,
+        probe: i64,
+        location: i64,
+        day: i64,
+        hours: &BTreeMap<u8, HourCounts>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO burn_hours (probe, location, day, hours) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (probe, location, day) DO UPDATE SET hours = excluded.hours",
+            )
+            .and_then(|mut s| s.execute(params![probe, location, day, encode_hours(hours)]))
+            .map_err(self.err("writing hourly counts"))?;
+        Ok(())
+    }
+
+    /// Hourly counts of `probe`, every location, for hours `from..=to`.
+    pub fn burn_hours(&self, probe: &str, from: i64, to: i64) -> Result<Hours, StoreError> {
+        hours_between(self.tx, self.path, probe, from, to)
+    }
+
+    /// Raw results of `probe` with `from < started_at <= to`, oldest first.
+    pub fn results_in(
+        &self,
+        probe: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ProbeResult>, StoreError> {
+        results_in(self.tx, self.path, probe, from, to)
+    }
+
+    /// Drop hourly counts older than [`HOUR_DAYS`] before `today`.
+    pub fn prune_burn_hours(&self, today: NaiveDate) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("DELETE FROM burn_hours WHERE day < ?1")
+            .and_then(|mut s| s.execute(params![day_number(today) - HOUR_DAYS]))
+            .map_err(self.err("pruning hourly counts"))?;
+        Ok(())
+    }
+
+    /// After a merge: a shard's day of hourly counts that holds more results
+    /// than the target's is taken as it is (a location is probed by one
+    /// runner, so the shard that knows most of its day has all of it), as
+    /// the daily rollups are. Returns how many days were copied.
+    pub fn merge_burn_hours(&self, shards: &[Store]) -> Result<u64, StoreError> {
+        let mut copied = 0;
+        for shard in shards {
+            let path = shard.path.as_path();
+            let read = |e| StoreError::sqlite(path, "reading the shard's hourly counts")(e);
+            let mut stmt = shard
+                .conn
+                .prepare(
+                    "SELECT p.name, l.name, b.day, b.hours FROM burn_hours b
+                     JOIN names p ON p.id = b.probe JOIN names l ON l.id = b.location",
+                )
+                .map_err(read)?;
+            let rows: Vec<(String, String, i64, Vec<u8>)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(read)?;
+            for (probe, location, day, data) in rows {
+                let theirs = decode_hours(&data)
+                    .map_err(|e| StoreError::bad_value(path, "burn_hours.hours", e))?;
+                let (p, l) = (self.key_of(&probe)?, self.key_of(&location)?);
+                let ours = day_row(self.tx, self.path, p, l, day)?.unwrap_or_default();
+                let total =
+                    |h: &BTreeMap<u8, HourCounts>| h.values().map(|c| c.results).sum::<u64>();
+                if total(&theirs) > total(&ours) {
+                    self.put_hours(p, l, day, &theirs)?;
+                    copied += 1;
+                }
+            }
+        }
+        Ok(copied)
+    }
+
+    /// The burn alerts of `probe` that are firing.
+    pub fn open_burn_alerts(&self, probe: &str) -> Result<Vec<BurnEpisode>, StoreError> {
+        open_episodes(self.tx, self.path, probe)
+    }
+
+    /// Record that a burn alert started firing; returns its id.
+    pub fn start_burn_alert(
+        &self,
+        probe: &str,
+        objective: Objective,
+        alert: BurnAlert,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO burn_alerts (probe, objective, alert, started_at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![probe, objective.as_str(), alert.as_str(), ms(at)]))
+            .map_err(self.err("starting a burn alert"))?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Record that a burn alert ended.
+    pub fn end_burn_alert(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE burn_alerts SET ended_at = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![id, ms(at)]))
+            .map_err(self.err("ending a burn alert"))?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Hourly counts of `probe`, every location, for hours `from..=to`.
+    pub fn burn_hours(&self, probe: &str, from: i64, to: i64) -> Result<Hours, StoreError> {
+        hours_between(&self.conn, &self.path, probe, from, to)
+    }
+
+    /// Raw results of `probe` with `from < started_at <= to`, oldest first.
+    pub fn results_in(
+        &self,
+        probe: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ProbeResult>, StoreError> {
+        results_in(&self.conn, &self.path, probe, from, to)
+    }
+
+    /// The burn alerts of `probe` that are firing.
+    pub fn open_burn_alerts(&self, probe: &str) -> Result<Vec<BurnEpisode>, StoreError> {
+        open_episodes(&self.conn, &self.path, probe)
+    }
+}
+
+/// v6: hourly counts for burn-rate windows, and burn alert episodes. An
+/// episode's id, negated, is the outbox's `incident_id` for its
+/// notifications, so they keep their order per channel and never meet an
+/// incident's.
+pub const SCHEMA: &str = "
+CREATE TABLE burn_hours (
+    probe    INTEGER NOT NULL,
+    location INTEGER NOT NULL,
+    day      INTEGER NOT NULL,
+    hours    BLOB    NOT NULL,
+    PRIMARY KEY (probe, location, day)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX burn_hours_day ON burn_hours (day);
+
+CREATE TABLE burn_alerts (
+    id         INTEGER PRIMARY KEY,
+    probe      TEXT    NOT NULL,
+    objective  TEXT    NOT NULL,
+    alert      TEXT    NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at   INTEGER
+) STRICT;
+CREATE INDEX burn_alerts_open ON burn_alerts (probe, ended_at);
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_round_trip_and_refuse_nonsense() {
+        let mut h = BTreeMap::new();
+        h.insert(
+            0,
+            HourCounts {
+                results: 60,
+                down: 3,
+                slow: 1,
+            },
+        );
+        h.insert(
+            23,
+            HourCounts {
+                results: 180,
+                down: 0,
+                slow: 180,
+            },
+        );
+        assert_eq!(decode_hours(&encode_hours(&h)), Ok(h));
+        assert!(decode_hours(&[]).is_err());
+        assert!(decode_hours(&[HOURS_V1, 24, 1, 0, 0]).is_err());
+        assert!(decode_hours(&[HOURS_V1, 1, 1, 2, 0]).is_err());
+        assert!(decode_hours(&[HOURS_V1, 1, 0x80]).is_err());
+    }
+}
