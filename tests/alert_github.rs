@@ -65,7 +65,7 @@ fn event(kind: EventKind, incident: i64) -> Notification {
         EventKind::Down | EventKind::Reminder => (State::Down, State::Degraded),
         EventKind::Degraded => (State::Degraded, State::Operational),
         EventKind::Recovered => (State::Operational, State::Down),
-        EventKind::Test => (State::Operational, State::Operational),
+        _ => (State::Operational, State::Operational),
     };
     Notification {
         event: kind,

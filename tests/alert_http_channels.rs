@@ -131,7 +131,7 @@ fn event(kind: EventKind) -> Notification {
         EventKind::Down | EventKind::Reminder => (State::Down, State::Operational),
         EventKind::Degraded => (State::Degraded, State::Operational),
         EventKind::Recovered => (State::Operational, State::Down),
-        EventKind::Test => (State::Operational, State::Operational),
+        _ => (State::Operational, State::Operational),
     };
     Notification {
         event: kind,

@@ -149,7 +149,7 @@ pub fn burn_rate(bad: u64, results: u64, target_percent: f64) -> f64 {
 
 /// Seconds until `budget_left` (a share of the 30-day budget) is gone at `rate`.
 pub fn exhaustion_seconds(budget_left: f64, rate: f64) -> Option<i64> {
-    if !(rate > 0.0) || !budget_left.is_finite() {
+    if rate.is_nan() || rate <= 0.0 || !budget_left.is_finite() {
         return None;
     }
     if budget_left <= 0.0 {
@@ -162,11 +162,11 @@ pub fn exhaustion_seconds(budget_left: f64, rate: f64) -> Option<i64> {
 /// `"5m"`, `"1h"`, `"3d"`: a window as the Workbook writes it.
 pub fn window_label(d: Duration) -> String {
     let s = d.as_secs();
-    if s > 0 && s % 86_400 == 0 {
+    if s > 0 && s.is_multiple_of(86_400) {
         format!("{}d", s / 86_400)
-    } else if s > 0 && s % 3600 == 0 {
+    } else if s > 0 && s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s > 0 && s % 60 == 0 {
+    } else if s > 0 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
