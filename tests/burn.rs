@@ -4,6 +4,7 @@
 //! channels are sent. The windows agree exactly with a brute-force count
 //! over the raw results.
 
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -350,4 +351,156 @@ fn windows_agree_with_a_brute_force_count_over_raw_results() {
         }
         assert_eq!(inputs.locations.len(), 2);
     }
+}
+
+#[test]
+fn with_quorum_two_one_burning_location_pages_nobody() {
+    let mut sim = Sim::new(&config(
+        "interval = \"1m\"\nslo = 99.9\nquorum = 2",
+        r#"["burn-fast"]"#,
+    ));
+    // 30 minutes: eu fails throughout, us is fine; then both fail.
+    for i in 0..45 {
+        let at = t0() + chrono::Duration::minutes(i);
+        let us = if i < 30 { Outcome::Up } else { Outcome::Down };
+        sim.round(&[
+            result("eu", at, Outcome::Down, 80),
+            result("us", at + chrono::Duration::seconds(7), us, 80),
+        ]);
+        if i == 29 {
+            assert_eq!(sim.names(), Vec::<String>::new());
+        }
+    }
+    assert_eq!(sim.names(), ["burn-fast"]);
+}
+
+#[test]
+fn merged_shards_carry_their_hourly_counts() {
+    let toml = config("interval = \"1m\"\nslo = 99.9", r#"["burn-fast"]"#);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg_path = dir.path().join("probes.toml");
+    std::fs::write(&cfg_path, &toml).expect("config");
+    let cfg = outpost::config::parse(&cfg_path, &toml, |_| None).expect("config");
+    let end = t0() + chrono::Duration::days(3);
+    // Each location's shard: three days at a minute, 1% down, recorded an
+    // hour at a time with retention (one day of raw results) as `run` does.
+    let mut shard_paths = Vec::new();
+    for (l, location) in ["eu", "us"].into_iter().enumerate() {
+        let path = dir.path().join(format!("{location}.db"));
+        let mut store = Store::open(&path).expect("shard");
+        for hour in 0..72 {
+            let batch: Vec<ProbeResult> = (0..60)
+                .map(|m| {
+                    let i = hour * 60 + m;
+                    let at =
+                        t0() + chrono::Duration::minutes(i) + chrono::Duration::seconds(l as i64);
+                    let outcome = if (i + l as i64 * 37) % 100 == 0 {
+                        Outcome::Down
+                    } else {
+                        Outcome::Up
+                    };
+                    result(location, at, outcome, 80)
+                })
+                .collect();
+            let now = batch[59].started_at + chrono::Duration::seconds(1);
+            store
+                .write(|w| {
+                    record(w, &cfg, &batch, now, false)?;
+                    outpost::evaluate::record::retain(w, &cfg, now).map(|_| ())
+                })
+                .expect("record");
+        }
+        shard_paths.push(path);
+    }
+    let into = dir.path().join("merged.db");
+    let out = support_outpost()
+        .arg("merge")
+        .args(&shard_paths)
+        .arg("--into")
+        .arg(&into)
+        .arg("-c")
+        .arg(&cfg_path)
+        .args(["--now", &end.to_rfc3339(), "--no-alert"])
+        .output()
+        .expect("merge");
+    assert!(out.status.success(), "{out:?}");
+    let merged = Store::open(&into).expect("merged");
+    let spec = &cfg.probes[0];
+    let three_days = Duration::from_secs(3 * 86_400);
+    let at = end + chrono::Duration::seconds(30);
+    let inputs = burn::inputs(&merged, &cfg, spec, at).expect("inputs");
+    for (l, path) in shard_paths.iter().enumerate() {
+        let location = ["eu", "us"][l];
+        let shard = Store::open(path).expect("shard");
+        let own = burn::inputs(&shard, &cfg, spec, at).expect("inputs");
+        let count =
+            |i: &burn::windows::Inputs| i.count(&i.locations[location], i.start_of(three_days));
+        assert_eq!(count(&inputs), count(&own), "{location}");
+        assert_eq!(
+            count(&own).results,
+            72 * 60,
+            "{location}: the shard pruned raw results"
+        );
+    }
+}
+
+fn support_outpost() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("outpost").expect("the outpost binary")
+}
+
+#[test]
+fn burn_config_errors_point_into_the_file() {
+    let cases = [
+        ("burn = { fast = { rate = 0 } }", 5, "burn.fast.rate"),
+        (
+            "burn = { slow = { short = \"7h\" } }",
+            5,
+            "burn.slow.short must be shorter",
+        ),
+        (
+            "latency_slo = { under = \"300ms\", percent = 100 }",
+            5,
+            "latency_slo.percent",
+        ),
+        ("latency_slo = { under = \"300ms\" }", 5, "percent"),
+        (
+            "burn = { fastt = { rate = 2 } }",
+            5,
+            "unknown field `fastt`",
+        ),
+    ];
+    for (line, at_line, words) in cases {
+        let toml = format!(
+            "[[probe]]\nid = \"api\"\nurl = \"http://127.0.0.1:9/\"\ninterval = \"1m\"\n{line}\n"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("probes.toml");
+        let err = outpost::config::parse(&path, &toml, |_| None)
+            .err()
+            .unwrap_or_else(|| panic!("{line} is refused"))
+            .to_string();
+        assert!(
+            err.contains(&format!("probes.toml:{at_line}:")),
+            "{line}: {err}"
+        );
+        assert!(err.contains(words), "{line}: {err}");
+    }
+    // [defaults] is checked the same way, and per-probe keys override it.
+    let toml = "[defaults]\nburn = { min_results = 0 }\n[[probe]]\nid = \"api\"\nurl = \"http://127.0.0.1:9/\"\n";
+    let err = outpost::config::parse(Path::new("probes.toml"), toml, |_| None)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("probes.toml:2:") && err.contains("burn.min_results"),
+        "{err}"
+    );
+    let toml = "[defaults]\nburn = { fast = { rate = 10 }, min_results = 5 }\n[[probe]]\nid = \"api\"\nurl = \"http://127.0.0.1:9/\"\nburn = { fast = { long = \"2h\" }, ticket = { enabled = false } }\n";
+    let cfg = outpost::config::parse(Path::new("probes.toml"), toml, |_| None).expect("loads");
+    let policy = &cfg.probes[0].burn;
+    assert_eq!(policy.min_results, 5);
+    assert_eq!(policy.rules.len(), 2, "ticket is off");
+    assert_eq!(policy.rules[0].rate, 10.0);
+    assert_eq!(policy.rules[0].long, Duration::from_secs(7200));
+    assert_eq!(policy.rules[0].short, Duration::from_secs(300));
 }
