@@ -488,8 +488,7 @@ fn burn_config_errors_point_into_the_file() {
     // [defaults] is checked the same way, and per-probe keys override it.
     let toml = "[defaults]\nburn = { min_results = 0 }\n[[probe]]\nid = \"api\"\nurl = \"http://127.0.0.1:9/\"\n";
     let err = outpost::config::parse(Path::new("probes.toml"), toml, |_| None)
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         err.contains("probes.toml:2:") && err.contains("burn.min_results"),
