@@ -328,11 +328,19 @@ fn windows_agree_with_a_brute_force_count_over_raw_results() {
         t0() + chrono::Duration::hours(95) + chrono::Duration::seconds(59),
         t0() + chrono::Duration::days(4),
     ] {
-        let inputs = burn::inputs(&store, &cfg, spec, now).expect("inputs");
-        for (location, series) in &inputs.locations {
+        // As the page reads them (hourly counts), and as a run does
+        // (running totals, slid forward from the rounds recorded above).
+        let outputs = burn::inputs(&store, &cfg, spec, now).expect("inputs");
+        let run = store
+            .write(|w| burn::run_inputs(w, &cfg, spec, now))
+            .expect("run inputs");
+        for (inputs, (location, series)) in [&outputs, &run]
+            .into_iter()
+            .flat_map(|i| i.locations.iter().map(move |l| (i, l)))
+        {
             for d in windows {
                 let start = inputs.start_of(d);
-                let counted = inputs.count(series, start);
+                let counted = inputs.window(series, d);
                 // Windows over a day start at the top of their first hour.
                 let from = if d <= burn::windows::RAW_SPAN {
                     start
@@ -349,7 +357,8 @@ fn windows_agree_with_a_brute_force_count_over_raw_results() {
                 }
             }
         }
-        assert_eq!(inputs.locations.len(), 2);
+        assert_eq!(outputs.locations.len(), 2);
+        assert_eq!(run.locations.len(), 2);
     }
 }
 
@@ -433,8 +442,7 @@ fn merged_shards_carry_their_hourly_counts() {
         let location = ["eu", "us"][l];
         let shard = Store::open(path).expect("shard");
         let own = burn::inputs(&shard, &cfg, spec, at).expect("inputs");
-        let count =
-            |i: &burn::windows::Inputs| i.count(&i.locations[location], i.start_of(three_days));
+        let count = |i: &burn::windows::Inputs| i.window(&i.locations[location], three_days);
         assert_eq!(count(&inputs), count(&own), "{location}");
         assert_eq!(
             count(&own).results,

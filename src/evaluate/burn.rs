@@ -25,7 +25,8 @@ use crate::alert::{EventKind, Notification};
 use crate::config::{BurnRule, Config, Event, ProbeSpec};
 use crate::model::State;
 use crate::model::burn::{
-    BurnAlert, BurnDetails, Objective, WindowBurn, burn_rate, exhaustion_seconds, window_label,
+    BUDGET_WINDOW, BurnAlert, BurnDetails, Objective, WindowBurn, burn_rate, exhaustion_seconds,
+    window_label,
 };
 use crate::store::StoreError;
 use crate::store::burn::BurnEpisode;
@@ -69,14 +70,40 @@ pub fn raw_span(spec: &ProbeSpec) -> Duration {
         .unwrap_or(Duration::from_secs(3600))
 }
 
-/// Read what the probe's windows need, as of `now`.
+/// Every window the alerts and the budget use.
+pub fn long_windows(spec: &ProbeSpec) -> Vec<Duration> {
+    let mut out: Vec<Duration> = spec
+        .burn
+        .rules
+        .iter()
+        .flat_map(|r| [r.short, r.long])
+        .chain([BUDGET_WINDOW])
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Read what the probe's windows need as of `now`, for the page and the
+/// report (with the budget chart's hourly counts).
 pub fn inputs(
     src: &dyn Source,
     cfg: &Config,
     spec: &ProbeSpec,
     now: DateTime<Utc>,
 ) -> Result<Inputs, StoreError> {
-    Inputs::read(src, cfg, spec, now, raw_span(spec))
+    Inputs::for_outputs(src, cfg, spec, now, raw_span(spec), &long_windows(spec))
+}
+
+/// Read what the probe's windows need as of `now`, for a run: a cost that
+/// does not grow with the store's age.
+pub fn run_inputs(
+    w: &Writer<'_>,
+    cfg: &Config,
+    spec: &ProbeSpec,
+    now: DateTime<Utc>,
+) -> Result<Inputs, StoreError> {
+    Inputs::for_run(w, cfg, spec, now, raw_span(spec), &long_windows(spec))
 }
 
 /// The `quorum`-th highest of `rates` (each with what it came from).
@@ -91,11 +118,10 @@ fn quorum_pick<T>(mut rates: Vec<(f64, T)>, quorum: u32) -> Option<(f64, T)> {
 
 /// The burn over a plain window of `d` (not stretched), across locations.
 pub fn window_burn(inputs: &Inputs, spec: &ProbeSpec, target: Target, d: Duration) -> WindowBurn {
-    let start = inputs.start_of(d);
     let rates: Vec<(f64, Tally)> = inputs
         .locations
         .values()
-        .map(|s| Tally::of(inputs.count(s, start), target.objective))
+        .map(|s| Tally::of(inputs.window(s, d), target.objective))
         .filter(|t| t.results > 0)
         .map(|t| (burn_rate(t.bad, t.results, target.percent), t))
         .collect();
@@ -129,9 +155,16 @@ pub fn judge(inputs: &Inputs, spec: &ProbeSpec, target: Target, rule: &BurnRule)
     let mut short_rates = Vec::new();
     let (mut eligible, mut firing, mut with_short, mut still) = (0u32, 0u32, 0u32, 0u32);
     for series in inputs.locations.values() {
-        let long = Tally::of(inputs.count(series, inputs.start_of(rule.long)), o);
-        let (from, len) = inputs.stretched(series, o, rule.short, policy.short_min_results, cap);
-        let short = Tally::of(inputs.count(series, from), o);
+        let long = Tally::of(inputs.window(series, rule.long), o);
+        // Stretched within the raw results; a short window longer than
+        // them (over a day) is taken as it is.
+        let (short, len) = if rule.short <= inputs.raw_span() {
+            let (from, len) =
+                inputs.stretched(series, o, rule.short, policy.short_min_results, cap);
+            (Tally::of(inputs.count(series, from), o), len)
+        } else {
+            (Tally::of(inputs.window(series, rule.short), o), rule.short)
+        };
         let (lr, sr) = (
             burn_rate(long.bad, long.results, pct),
             burn_rate(short.bad, short.results, pct),
@@ -182,7 +215,7 @@ pub fn step(
     eval: &mut Evaluation,
 ) -> Result<(), StoreError> {
     let id = spec.id.0.as_str();
-    let inputs = inputs(w, cfg, spec, now)?;
+    let inputs = run_inputs(w, cfg, spec, now)?;
     let mut open = w.open_burn_alerts(id)?;
     let maintenance = cfg.maintenance.iter().any(|m| m.covers(&spec.id, now));
     let state = eval.states.get(id).copied().unwrap_or(State::Unknown);

@@ -44,7 +44,20 @@ impl HourCounts {
         self.down += o.down;
         self.slow += o.slow;
     }
+
+    /// `self` less `o`, never below zero.
+    pub fn less(self, o: HourCounts) -> HourCounts {
+        HourCounts {
+            results: self.results.saturating_sub(o.results),
+            down: self.down.saturating_sub(o.down),
+            slow: self.slow.saturating_sub(o.slow),
+        }
+    }
 }
+
+/// How far a running total slides by subtraction before it is rebuilt
+/// instead (hours older than [`HOUR_DAYS`] are gone).
+const MAX_SLIDE_HOURS: i64 = 48;
 
 /// How one result counts: `None` for a result that does not count at all
 /// (inside a maintenance window).
@@ -278,12 +291,160 @@ impl Writer<'_> {
         for ((probe, location, day), add) in by_day {
             let (p, l) = (self.key_of(probe)?, self.key_of(location)?);
             let mut hours = day_row(self.tx, self.path, p, l, day)?.unwrap_or_default();
-            for (h, c) in add {
-                hours.entry(h).or_default().add(c);
+            for (h, c) in &add {
+                hours.entry(*h).or_default().add(*c);
+                self.add_to_totals(p, l, day * 24 + i64::from(*h), *c)?;
             }
             self.put_hours(p, l, day, &hours)?;
         }
         Ok(())
+    }
+
+    /// Count `c` (results of `hour`) in the running totals that cover it.
+    fn add_to_totals(
+        &self,
+        probe: i64,
+        location: i64,
+        hour: i64,
+        c: HourCounts,
+    ) -> Result<(), StoreError> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.tx
+            .prepare_cached(
+                "UPDATE burn_totals SET results = results + ?4, down = down + ?5, slow = slow + ?6
+                 WHERE probe = ?1 AND location = ?2 AND from_hour <= ?3",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    probe,
+                    location,
+                    hour,
+                    n(c.results),
+                    n(c.down),
+                    n(c.slow)
+                ])
+            })
+            .map_err(self.err("updating burn totals"))?;
+        Ok(())
+    }
+
+    /// The hourly counts of `probe` at `location` summed over hours
+    /// `first..current` (a long window before its current hour). A running
+    /// total per window length (`span` hours) is kept from `first` on, slid
+    /// forward by subtracting the hours it leaves, so a run reads a day row
+    /// or two whatever the window's length or the store's age.
+    pub fn window_sum(
+        &self,
+        probe: &str,
+        location: &str,
+        span: i64,
+        first: i64,
+        current: i64,
+    ) -> Result<HourCounts, StoreError> {
+        let read = self.err("reading burn totals");
+        let (Some(p), Some(l)) = (
+            name_key(self.tx, probe).map_err(self.err("reading a name"))?,
+            name_key(self.tx, location).map_err(self.err("reading a name"))?,
+        ) else {
+            return Ok(HourCounts::default());
+        };
+        let row: Option<(i64, i64, i64, i64)> = self
+            .tx
+            .prepare_cached(
+                "SELECT from_hour, results, down, slow FROM burn_totals
+                 WHERE probe = ?1 AND location = ?2 AND span = ?3",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![p, l, span], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()
+            })
+            .map_err(read)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        let total = match row {
+            Some((from, ..)) if from == first => None,
+            Some((from, r, d, s)) if from < first && first - from <= MAX_SLIDE_HOURS => {
+                let held = HourCounts {
+                    results: count(r),
+                    down: count(d),
+                    slow: count(s),
+                };
+                Some(held.less(self.sum_hours(p, l, from, first - 1)?))
+            }
+            _ => Some(self.sum_hours(p, l, first, i64::MAX)?),
+        };
+        let total = match total {
+            Some(t) => {
+                let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO burn_totals (probe, location, span, from_hour, results, down, slow)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (probe, location, span) DO UPDATE SET
+                           from_hour = excluded.from_hour, results = excluded.results,
+                           down = excluded.down, slow = excluded.slow",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            p,
+                            l,
+                            span,
+                            first,
+                            n(t.results),
+                            n(t.down),
+                            n(t.slow)
+                        ])
+                    })
+                    .map_err(self.err("writing burn totals"))?;
+                t
+            }
+            None => {
+                let (_, r, d, s) = row.unwrap_or_default();
+                HourCounts {
+                    results: count(r),
+                    down: count(d),
+                    slow: count(s),
+                }
+            }
+        };
+        // The total runs on past `current` (the current hour, and results
+        // recorded ahead of the clock): those hours are not in the window.
+        Ok(total.less(self.sum_hours(p, l, current, i64::MAX)?))
+    }
+
+    /// Hourly counts of one probe and location summed over hours `from..=to`.
+    fn sum_hours(
+        &self,
+        probe: i64,
+        location: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<HourCounts, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT day, hours FROM burn_hours
+                 WHERE probe = ?1 AND location = ?2 AND day >= ?3 AND day <= ?4",
+            )
+            .map_err(self.err("reading hourly counts"))?;
+        let rows: Vec<(i64, Vec<u8>)> = stmt
+            .query_map(
+                params![probe, location, from.div_euclid(24), to.div_euclid(24)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .and_then(|rows| rows.collect())
+            .map_err(self.err("reading hourly counts"))?;
+        let mut sum = HourCounts::default();
+        for (day, data) in rows {
+            let hours = decode_hours(&data).map_err(|e| self.bad("burn_hours.hours", e))?;
+            for (h, c) in hours {
+                if (from..=to).contains(&(day * 24 + i64::from(h))) {
+                    sum.add(c);
+                }
+            }
+        }
+        Ok(sum)
     }
 
     fn put_hours(
@@ -356,6 +517,13 @@ impl Writer<'_> {
                     |h: &BTreeMap<u8, HourCounts>| h.values().map(|c| c.results).sum::<u64>();
                 if total(&theirs) > total(&ours) {
                     self.put_hours(p, l, day, &theirs)?;
+                    // Rebuilt from the hours when next read.
+                    self.tx
+                        .prepare_cached(
+                            "DELETE FROM burn_totals WHERE probe = ?1 AND location = ?2",
+                        )
+                        .and_then(|mut s| s.execute(params![p, l]))
+                        .map_err(self.err("resetting burn totals"))?;
                     copied += 1;
                 }
             }
@@ -430,6 +598,19 @@ CREATE TABLE burn_hours (
     PRIMARY KEY (probe, location, day)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX burn_hours_day ON burn_hours (day);
+
+-- Running sums of the hours from `from_hour` on, per window length (`span`
+-- hours): what makes a 3-day or 30-day window cost the same at any age.
+CREATE TABLE burn_totals (
+    probe     INTEGER NOT NULL,
+    location  INTEGER NOT NULL,
+    span      INTEGER NOT NULL,
+    from_hour INTEGER NOT NULL,
+    results   INTEGER NOT NULL,
+    down      INTEGER NOT NULL,
+    slow      INTEGER NOT NULL,
+    PRIMARY KEY (probe, location, span)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE burn_alerts (
     id         INTEGER PRIMARY KEY,

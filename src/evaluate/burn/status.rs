@@ -64,11 +64,15 @@ pub struct Budget {
 }
 
 pub(super) fn budget(inputs: &Inputs, spec: &ProbeSpec, target: Target) -> Budget {
-    let start = inputs.start_of(BUDGET_WINDOW);
     let spent: Vec<(f64, (Tally, String))> = inputs
         .locations
         .iter()
-        .map(|(l, s)| (Tally::of(inputs.count(s, start), target.objective), l))
+        .map(|(l, s)| {
+            (
+                Tally::of(inputs.window(s, BUDGET_WINDOW), target.objective),
+                l,
+            )
+        })
         .filter(|(t, _)| t.results > 0)
         .map(|(t, l)| (burn_rate(t.bad, t.results, target.percent), (t, l.clone())))
         .collect();
@@ -131,7 +135,7 @@ pub fn from_inputs(
 /// The budget burning down over the 30 days: at each day boundary, the
 /// share left of the window's budget after what the window spent so far.
 fn chart(inputs: &Inputs, target: Target, b: &Budget) -> Vec<(DateTime<Utc>, f64)> {
-    let (Some(location), true) = (&b.location, b.tally.results > 0) else {
+    let (Some(location), true) = (&b.location, b.tally.results > 0 && inputs.has_hours()) else {
         return Vec::new();
     };
     let Some(series) = inputs.locations.get(location) else {
@@ -139,8 +143,7 @@ fn chart(inputs: &Inputs, target: Target, b: &Budget) -> Vec<(DateTime<Utc>, f64
     };
     let allowed = (100.0 - target.percent) / 100.0 * b.tally.results as f64;
     let start = inputs.start_of(BUDGET_WINDOW);
-    let whole = inputs.count(series, start);
-    let whole_bad = Tally::of(whole, target.objective).bad;
+    let whole_bad = b.tally.bad;
     let mut out = Vec::new();
     let day = chrono::Duration::days(1);
     let Some(mut at) = DateTime::from_timestamp_millis(start).and_then(|t| t.duration_trunc_day())
@@ -148,13 +151,11 @@ fn chart(inputs: &Inputs, target: Target, b: &Budget) -> Vec<(DateTime<Utc>, f64
         return out;
     };
     while at < inputs.now {
-        // Spent before `at` = all spent in the window minus what came after.
-        let after = Tally::of(
-            inputs.count(series, at.timestamp_millis()),
+        let spent = Tally::of(
+            inputs.spent_between(series, start, at.timestamp_millis()),
             target.objective,
         )
         .bad;
-        let spent = whole_bad.saturating_sub(after);
         out.push((at, left_of(spent, allowed)));
         at += day;
     }

@@ -104,11 +104,15 @@ impl Tally {
     }
 }
 
-/// One location's results near `now`, and its hours.
+/// One location's results near `now`, and its longer windows.
 #[derive(Debug, Default)]
 pub struct Series {
     /// (unix ms, how it counts), oldest first, `raw_from < ms <= now`.
     points: Vec<(i64, HourCounts)>,
+    /// Each window longer than the raw results (by its length in ms),
+    /// summed over its whole hours before the current one.
+    long: BTreeMap<i64, HourCounts>,
+    /// The hourly counts of 30 days, when read for the budget chart.
     hours: BTreeMap<i64, HourCounts>,
 }
 
@@ -118,13 +122,17 @@ pub struct Inputs {
     pub now: DateTime<Utc>,
     now_ms: i64,
     raw_from_ms: i64,
+    /// The hourly counts of 30 days were read (the budget chart).
+    with_hours: bool,
     pub locations: BTreeMap<String, Series>,
 }
 
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
 impl Inputs {
-    /// Read raw results back `raw_span` (at most [`RAW_SPAN`]) and hourly
-    /// counts back 30 days.
-    pub fn read(
+    fn raw(
         src: &dyn Source,
         cfg: &Config,
         spec: &ProbeSpec,
@@ -134,7 +142,6 @@ impl Inputs {
         let raw_span = raw_span.min(RAW_SPAN);
         let span = chrono::Duration::from_std(raw_span).unwrap_or(chrono::Duration::days(1));
         let raw_from = now - span;
-        let now_ms = now.timestamp_millis();
         let mut locations: BTreeMap<String, Series> = BTreeMap::new();
         for r in src.raw(&spec.id.0, raw_from, now)? {
             if let Some(c) = mark(cfg, spec, &r) {
@@ -145,18 +152,71 @@ impl Inputs {
                     .push((r.started_at.timestamp_millis(), c));
             }
         }
-        let budget_ms = i64::try_from(BUDGET_WINDOW.as_millis()).unwrap_or(i64::MAX);
-        let current = now_ms.div_euclid(HOUR_MS);
-        let first = (now_ms - budget_ms).div_euclid(HOUR_MS);
-        for (location, hours) in src.hours(&spec.id.0, first, current - 1)? {
-            locations.entry(location).or_default().hours = hours;
-        }
         Ok(Inputs {
             now,
-            now_ms,
+            now_ms: now.timestamp_millis(),
             raw_from_ms: raw_from.timestamp_millis(),
+            with_hours: false,
             locations,
         })
+    }
+
+    /// For evaluation: raw results back `raw_span` (at most [`RAW_SPAN`]),
+    /// and each of the `long` windows from the store's running totals, so a
+    /// run's cost does not grow with the window or the store's age.
+    pub fn for_run(
+        w: &Writer<'_>,
+        cfg: &Config,
+        spec: &ProbeSpec,
+        now: DateTime<Utc>,
+        raw_span: Duration,
+        long: &[Duration],
+    ) -> Result<Inputs, StoreError> {
+        let mut inputs = Inputs::raw(w, cfg, spec, now, raw_span)?;
+        for (location, _) in w.location_states(&spec.id.0)? {
+            inputs.locations.entry(location).or_default();
+        }
+        let current = inputs.now_ms.div_euclid(HOUR_MS);
+        let raw = inputs.now_ms - inputs.raw_from_ms;
+        for (location, series) in inputs.locations.iter_mut() {
+            for d in long.iter().map(|d| millis(*d)).filter(|d| *d > raw) {
+                let first = (inputs.now_ms - d).div_euclid(HOUR_MS);
+                let sum = w.window_sum(&spec.id.0, location, d / HOUR_MS, first, current)?;
+                series.long.insert(d, sum);
+            }
+        }
+        Ok(inputs)
+    }
+
+    /// For the page and the report: as [`Inputs::for_run`], with the
+    /// hourly counts of the whole 30 days kept for the budget chart.
+    pub fn for_outputs(
+        src: &dyn Source,
+        cfg: &Config,
+        spec: &ProbeSpec,
+        now: DateTime<Utc>,
+        raw_span: Duration,
+        long: &[Duration],
+    ) -> Result<Inputs, StoreError> {
+        let mut inputs = Inputs::raw(src, cfg, spec, now, raw_span)?;
+        inputs.with_hours = true;
+        let current = inputs.now_ms.div_euclid(HOUR_MS);
+        let first = (inputs.now_ms - millis(BUDGET_WINDOW)).div_euclid(HOUR_MS);
+        for (location, hours) in src.hours(&spec.id.0, first, current - 1)? {
+            inputs.locations.entry(location).or_default().hours = hours;
+        }
+        let raw = inputs.now_ms - inputs.raw_from_ms;
+        for series in inputs.locations.values_mut() {
+            for d in long.iter().map(|d| millis(*d)).filter(|d| *d > raw) {
+                let first = (inputs.now_ms - d).div_euclid(HOUR_MS);
+                let mut sum = HourCounts::default();
+                for (_, c) in series.hours.range(first..current) {
+                    sum.add(*c);
+                }
+                series.long.insert(d, sum);
+            }
+        }
+        Ok(inputs)
     }
 
     /// How far back raw results were read.
@@ -164,20 +224,16 @@ impl Inputs {
         Duration::from_millis(u64::try_from(self.now_ms - self.raw_from_ms).unwrap_or(0))
     }
 
-    /// The counts of `series` in the window starting at `start_ms`.
-    pub fn count(&self, series: &Series, start_ms: i64) -> HourCounts {
-        let mut c = HourCounts::default();
-        if start_ms >= self.raw_from_ms {
-            for (_, p) in series.points.iter().filter(|(t, _)| *t > start_ms) {
-                c.add(*p);
-            }
-            return c;
+    /// The counts of `series` over a window of `d` ending now. A window the
+    /// raw results cover is exact; a longer one starts at the top of its
+    /// first hour (it must be one of the `long` windows read).
+    pub fn window(&self, series: &Series, d: Duration) -> HourCounts {
+        let d = millis(d);
+        if d <= self.now_ms - self.raw_from_ms {
+            return self.count(series, self.now_ms - d);
         }
+        let mut c = series.long.get(&d).copied().unwrap_or_default();
         let current = self.now_ms.div_euclid(HOUR_MS);
-        let first = start_ms.div_euclid(HOUR_MS);
-        for (_, h) in series.hours.range(first..current) {
-            c.add(*h);
-        }
         for (_, p) in series
             .points
             .iter()
@@ -188,11 +244,45 @@ impl Inputs {
         c
     }
 
-    /// Where a window of `d` starts.
-    pub fn start_of(&self, d: Duration) -> i64 {
-        self.now_ms - i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+    /// The raw results of `series` after `start_ms` (within the raw span).
+    pub fn count(&self, series: &Series, start_ms: i64) -> HourCounts {
+        let mut c = HourCounts::default();
+        for (_, p) in series.points.iter().filter(|(t, _)| *t > start_ms) {
+            c.add(*p);
+        }
+        c
     }
 
+    /// What was spent before `at_ms` of a window starting at `from_ms`,
+    /// from the hourly counts (outputs only) and raw results: the budget chart.
+    pub fn spent_between(&self, series: &Series, from_ms: i64, at_ms: i64) -> HourCounts {
+        let mut c = HourCounts::default();
+        let first = from_ms.div_euclid(HOUR_MS);
+        let end = at_ms
+            .div_euclid(HOUR_MS)
+            .min(self.now_ms.div_euclid(HOUR_MS));
+        for (_, h) in series.hours.range(first..end) {
+            c.add(*h);
+        }
+        if at_ms > self.now_ms.div_euclid(HOUR_MS) * HOUR_MS {
+            for (_, p) in series.points.iter().filter(|(t, _)| {
+                t.div_euclid(HOUR_MS) == self.now_ms.div_euclid(HOUR_MS) && *t <= at_ms
+            }) {
+                c.add(*p);
+            }
+        }
+        c
+    }
+
+    /// Whether the hourly counts of the 30 days were read (the chart).
+    pub fn has_hours(&self) -> bool {
+        self.with_hours
+    }
+
+    /// Where a window of `d` starts.
+    pub fn start_of(&self, d: Duration) -> i64 {
+        self.now_ms - millis(d)
+    }
     /// Where a short window of `d` starts once stretched back to hold at
     /// least `min` results of `objective` (never beyond `cap` or the raw
     /// results read), and how long it then is.
