@@ -511,3 +511,54 @@ fn burn_config_errors_point_into_the_file() {
     assert_eq!(policy.rules[0].long, Duration::from_secs(7200));
     assert_eq!(policy.rules[0].short, Duration::from_secs(300));
 }
+
+#[test]
+fn a_firing_burn_alert_is_reminded_on_schedule_and_pagerduty_keys_it_per_objective() {
+    let toml = config("interval = \"20s\"\nslo = 99.9", r#"["burn-fast"]"#).replace(
+        "on = [\"burn-fast\"]",
+        "on = [\"burn-fast\"]\nremind_every = \"30m\"",
+    );
+    let mut sim = Sim::new(&toml);
+    let step = chrono::Duration::seconds(20);
+    for i in 0..180 + 270 + 90 {
+        let at = t0() + step * i;
+        let failing = (180..450).contains(&i) && (i - 180) % 20 == 19;
+        let outcome = if failing { Outcome::Down } else { Outcome::Up };
+        sim.round(&[result("eu", at, outcome, 80)]);
+    }
+    assert_eq!(
+        sim.names(),
+        ["burn-fast", "reminder", "reminder", "burn-ok"]
+    );
+    let queued = sim.store.pending().expect("outbox");
+    let ns: Vec<_> = queued.iter().map(|q| &q.notification).collect();
+    // One alert: every event carries its id and the burn details.
+    assert!(
+        ns.iter()
+            .all(|n| n.incident_id == ns[0].incident_id && n.burn.is_some())
+    );
+    assert!(ns[0].incident_id < 0, "never an incident's id");
+    let gap = ns[1].at - ns[0].at;
+    assert!(gap >= chrono::Duration::minutes(29) && gap <= chrono::Duration::minutes(31));
+    let title = outpost::alert::message::title(ns[1]);
+    assert!(title.starts_with("[STILL BURNING]"), "{title}");
+
+    let pd = |i: usize| outpost::alert::pagerduty::payload(ns[i], "key");
+    assert_eq!(pd(0)["event_action"], "trigger");
+    assert_eq!(pd(0)["dedup_key"], "outpost/api/slo-availability");
+    assert_eq!(pd(0)["payload"]["custom_details"]["burn"]["alert"], "fast");
+    assert_eq!(pd(3)["dedup_key"], "outpost/api/slo-availability");
+    // The slow alert (5% burns at 50x) still fires: the objective's incident
+    // stays open; with nothing else firing the end resolves it.
+    let still = !ns[3].burn.as_ref().expect("burn").still_firing.is_empty();
+    let action = if still { "trigger" } else { "resolve" };
+    assert_eq!(pd(3)["event_action"], action);
+    let mut alone = ns[3].clone();
+    if let Some(b) = alone.burn.as_mut() {
+        b.still_firing.clear();
+    }
+    assert_eq!(
+        outpost::alert::pagerduty::payload(&alone, "key")["event_action"],
+        "resolve"
+    );
+}
