@@ -328,89 +328,102 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The hourly counts of `probe` at `location` summed over hours
-    /// `first..current` (a long window before its current hour). A running
-    /// total per window length (`span` hours) is kept from `first` on, slid
-    /// forward by subtracting the hours it leaves, so a run reads a day row
-    /// or two whatever the window's length or the store's age.
-    pub fn window_sum(
+    /// The hourly counts of `probe` at `location` summed, for each
+    /// `(span, first)` of `windows`, over hours `first..current` (a long
+    /// window before its current hour). A running total per window length
+    /// (`span` hours) is kept from `first` on, slid forward by subtracting
+    /// the hours it leaves, so a run reads a day row or two whatever the
+    /// window's length or the store's age.
+    pub fn window_sums(
         &self,
         probe: &str,
         location: &str,
-        span: i64,
-        first: i64,
+        windows: &[(i64, i64)],
         current: i64,
-    ) -> Result<HourCounts, StoreError> {
-        let read = self.err("reading burn totals");
+    ) -> Result<Vec<HourCounts>, StoreError> {
         let (Some(p), Some(l)) = (
             name_key(self.tx, probe).map_err(self.err("reading a name"))?,
             name_key(self.tx, location).map_err(self.err("reading a name"))?,
         ) else {
-            return Ok(HourCounts::default());
+            return Ok(vec![HourCounts::default(); windows.len()]);
         };
-        let row: Option<(i64, i64, i64, i64)> = self
+        let held: BTreeMap<i64, (i64, HourCounts)> = self
             .tx
             .prepare_cached(
-                "SELECT from_hour, results, down, slow FROM burn_totals
-                 WHERE probe = ?1 AND location = ?2 AND span = ?3",
+                "SELECT span, from_hour, results, down, slow FROM burn_totals
+                 WHERE probe = ?1 AND location = ?2",
             )
             .and_then(|mut s| {
-                s.query_row(params![p, l, span], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()
+                s.query_map(params![p, l], |r| {
+                    let count = |v: i64| u64::try_from(v).unwrap_or(0);
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        (
+                            r.get::<_, i64>(1)?,
+                            HourCounts {
+                                results: count(r.get(2)?),
+                                down: count(r.get(3)?),
+                                slow: count(r.get(4)?),
+                            },
+                        ),
+                    ))
+                })?
+                .collect()
             })
-            .map_err(read)?;
-        let count = |v: i64| u64::try_from(v).unwrap_or(0);
-        let total = match row {
-            Some((from, ..)) if from == first => None,
-            Some((from, r, d, s)) if from < first && first - from <= MAX_SLIDE_HOURS => {
-                let held = HourCounts {
-                    results: count(r),
-                    down: count(d),
-                    slow: count(s),
-                };
-                Some(held.less(self.sum_hours(p, l, from, first - 1)?))
-            }
-            _ => Some(self.sum_hours(p, l, first, i64::MAX)?),
-        };
-        let total = match total {
-            Some(t) => {
-                let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO burn_totals (probe, location, span, from_hour, results, down, slow)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                         ON CONFLICT (probe, location, span) DO UPDATE SET
-                           from_hour = excluded.from_hour, results = excluded.results,
-                           down = excluded.down, slow = excluded.slow",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            p,
-                            l,
-                            span,
-                            first,
-                            n(t.results),
-                            n(t.down),
-                            n(t.slow)
-                        ])
-                    })
-                    .map_err(self.err("writing burn totals"))?;
-                t
-            }
-            None => {
-                let (_, r, d, s) = row.unwrap_or_default();
-                HourCounts {
-                    results: count(r),
-                    down: count(d),
-                    slow: count(s),
+            .map_err(self.err("reading burn totals"))?;
+        // The totals run on past `current` (the current hour, and results
+        // recorded ahead of the clock): those hours are not in a window.
+        let ahead = self.sum_hours(p, l, current, i64::MAX)?;
+        let mut out = Vec::with_capacity(windows.len());
+        for &(span, first) in windows {
+            let total = match held.get(&span) {
+                Some((from, c)) if *from == first => *c,
+                Some((from, c)) if *from < first && first - from <= MAX_SLIDE_HOURS => {
+                    let t = c.less(self.sum_hours(p, l, *from, first - 1)?);
+                    self.put_total(p, l, span, first, t)?;
+                    t
                 }
-            }
-        };
-        // The total runs on past `current` (the current hour, and results
-        // recorded ahead of the clock): those hours are not in the window.
-        Ok(total.less(self.sum_hours(p, l, current, i64::MAX)?))
+                _ => {
+                    let t = self.sum_hours(p, l, first, i64::MAX)?;
+                    self.put_total(p, l, span, first, t)?;
+                    t
+                }
+            };
+            out.push(total.less(ahead));
+        }
+        Ok(out)
+    }
+
+    fn put_total(
+        &self,
+        probe: i64,
+        location: i64,
+        span: i64,
+        first: i64,
+        t: HourCounts,
+    ) -> Result<(), StoreError> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO burn_totals (probe, location, span, from_hour, results, down, slow)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (probe, location, span) DO UPDATE SET
+                   from_hour = excluded.from_hour, results = excluded.results,
+                   down = excluded.down, slow = excluded.slow",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    probe,
+                    location,
+                    span,
+                    first,
+                    n(t.results),
+                    n(t.down),
+                    n(t.slow)
+                ])
+            })
+            .map_err(self.err("writing burn totals"))?;
+        Ok(())
     }
 
     /// Hourly counts of one probe and location summed over hours `from..=to`.
@@ -597,7 +610,6 @@ CREATE TABLE burn_hours (
     hours    BLOB    NOT NULL,
     PRIMARY KEY (probe, location, day)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX burn_hours_day ON burn_hours (day);
 
 -- Running sums of the hours from `from_hour` on, per window length (`span`
 -- hours): what makes a 3-day or 30-day window cost the same at any age.

@@ -33,6 +33,9 @@ pub use guard::APPLICATION_ID;
 /// cron runs each write one short transaction, so this is ample.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
+
 /// An open store.
 pub struct Store {
     conn: Connection,
@@ -68,6 +71,9 @@ impl Store {
         }
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(StoreError::sqlite(path, "setting pragmas"))?;
+        // A run uses a few dozen distinct statements; rusqlite keeps 16 by
+        // default, and a miss parses the SQL again on every round.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let before = migrations::version(&conn, path)?;
         migrations::migrate(&mut conn, path)?;
         if (1..migrations::COMPACT).contains(&before) {

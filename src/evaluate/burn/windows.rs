@@ -178,12 +178,18 @@ impl Inputs {
         }
         let current = inputs.now_ms.div_euclid(HOUR_MS);
         let raw = inputs.now_ms - inputs.raw_from_ms;
+        let spans: Vec<i64> = long
+            .iter()
+            .map(|d| millis(*d))
+            .filter(|d| *d > raw)
+            .collect();
+        let windows: Vec<(i64, i64)> = spans
+            .iter()
+            .map(|d| (d / HOUR_MS, (inputs.now_ms - d).div_euclid(HOUR_MS)))
+            .collect();
         for (location, series) in inputs.locations.iter_mut() {
-            for d in long.iter().map(|d| millis(*d)).filter(|d| *d > raw) {
-                let first = (inputs.now_ms - d).div_euclid(HOUR_MS);
-                let sum = w.window_sum(&spec.id.0, location, d / HOUR_MS, first, current)?;
-                series.long.insert(d, sum);
-            }
+            let sums = w.window_sums(&spec.id.0, location, &windows, current)?;
+            series.long.extend(spans.iter().copied().zip(sums));
         }
         Ok(inputs)
     }
