@@ -29,7 +29,7 @@ use crate::model::burn::{
     window_label,
 };
 use crate::store::StoreError;
-use crate::store::burn::BurnEpisode;
+use crate::store::burn_alerts::BurnEpisode;
 use crate::store::writer::Writer;
 use windows::{Inputs, RAW_SPAN, Source, Tally};
 
@@ -255,7 +255,6 @@ pub fn step(
                 None => {}
             }
         }
-        // Alerts of an objective configured away end too, silently.
         let still: Vec<BurnAlert> = open
             .iter()
             .filter(|e| e.objective == target.objective)
@@ -271,13 +270,15 @@ pub fn step(
         }
         to_send.extend(changes);
     }
-    for e in &open {
-        let configured = targets(spec).iter().any(|t| t.objective == e.objective)
-            && spec.burn.rules.iter().any(|r| r.alert == e.alert);
-        if !configured {
-            w.end_burn_alert(e.id, now)?;
-        }
+    // Alerts whose objective or rule the config no longer has end, silently.
+    let configured = |e: &BurnEpisode| {
+        targets(spec).iter().any(|t| t.objective == e.objective)
+            && spec.burn.rules.iter().any(|r| r.alert == e.alert)
+    };
+    for e in open.iter().filter(|e| !configured(e)) {
+        w.end_burn_alert(e.id, now)?;
     }
+    open.retain(configured);
     eval.burn.insert(
         id.to_string(),
         status::from_inputs(&inputs, spec, &open_alerts(&open)),

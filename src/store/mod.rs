@@ -8,6 +8,7 @@
 
 mod block;
 pub mod burn;
+pub mod burn_alerts;
 mod error;
 mod guard;
 pub mod health;

@@ -74,7 +74,10 @@ pub(super) fn budget(inputs: &Inputs, spec: &ProbeSpec, target: Target) -> Budge
             )
         })
         .filter(|(t, _)| t.results > 0)
-        .map(|(t, l)| (burn_rate(t.bad, t.results, target.percent), (t, l.clone())))
+        .map(|(t, l)| {
+            let base = t.results.max(expected_results(spec));
+            (burn_rate(t.bad, base, target.percent), (t, l.clone()))
+        })
         .collect();
     match quorum_pick(spent, spec.quorum) {
         Some((spent, (tally, location))) => Budget {
@@ -84,6 +87,15 @@ pub(super) fn budget(inputs: &Inputs, spec: &ProbeSpec, target: Target) -> Budge
         },
         None => Budget::default(),
     }
+}
+
+/// Results the 30 days hold at the probe's interval. A probe younger than
+/// that is measured against them (the results still to come counted as
+/// good), as the page's SLO card is: one failed first minute is not the
+/// month's budget.
+fn expected_results(spec: &ProbeSpec) -> u64 {
+    let interval = spec.interval.as_secs_f64().max(1.0);
+    (BUDGET_WINDOW.as_secs_f64() / interval) as u64
 }
 
 /// The status of every objective of `spec` from `inputs`; `open` lists the
@@ -119,7 +131,7 @@ pub fn from_inputs(
                 results: b.tally.results,
                 bad: b.tally.bad,
                 exhausted_in_seconds: b.left.and_then(|l| exhaustion_seconds(l, hour_rate)),
-                chart: chart(inputs, target, &b),
+                chart: chart(inputs, spec, target, &b),
                 windows: shown,
                 firing: open
                     .iter()
@@ -134,14 +146,20 @@ pub fn from_inputs(
 
 /// The budget burning down over the 30 days: at each day boundary, the
 /// share left of the window's budget after what the window spent so far.
-fn chart(inputs: &Inputs, target: Target, b: &Budget) -> Vec<(DateTime<Utc>, f64)> {
+fn chart(
+    inputs: &Inputs,
+    spec: &ProbeSpec,
+    target: Target,
+    b: &Budget,
+) -> Vec<(DateTime<Utc>, f64)> {
     let (Some(location), true) = (&b.location, b.tally.results > 0 && inputs.has_hours()) else {
         return Vec::new();
     };
     let Some(series) = inputs.locations.get(location) else {
         return Vec::new();
     };
-    let allowed = (100.0 - target.percent) / 100.0 * b.tally.results as f64;
+    let base = b.tally.results.max(expected_results(spec));
+    let allowed = (100.0 - target.percent) / 100.0 * base as f64;
     let start = inputs.start_of(BUDGET_WINDOW);
     let whole_bad = b.tally.bad;
     let mut out = Vec::new();
