@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
+pub mod burn;
 mod notification;
 pub use notification::{EventKind, Notification};
 

@@ -78,6 +78,7 @@ fn down() -> Notification {
         incident_id: 7,
         link: Some("https://status.example.test/probes/api".to_string()),
         page_title: "Acme status".to_string(),
+        burn: None,
     }
 }
 

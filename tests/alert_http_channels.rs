@@ -131,7 +131,7 @@ fn event(kind: EventKind) -> Notification {
         EventKind::Down | EventKind::Reminder => (State::Down, State::Operational),
         EventKind::Degraded => (State::Degraded, State::Operational),
         EventKind::Recovered => (State::Operational, State::Down),
-        EventKind::Test => (State::Operational, State::Operational),
+        _ => (State::Operational, State::Operational),
     };
     Notification {
         event: kind,
@@ -147,6 +147,7 @@ fn event(kind: EventKind) -> Notification {
         incident_id: 42,
         link: Some("https://status.example.test/probes/api".to_string()),
         page_title: "Acme status".to_string(),
+        burn: None,
     }
 }
 

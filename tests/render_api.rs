@@ -76,6 +76,7 @@ fn probe(
         p99: Windows::default(),
         slo: 99.9,
         slo_budget_left: None,
+        burn: Default::default(),
         recent: Vec::new(),
         daily_latency: Vec::new(),
         weeks: Vec::new(),

@@ -155,6 +155,7 @@ fn probe(id: &str, name: &str, state: State, position: usize) -> ProbeView {
         },
         slo: 99.9,
         slo_budget_left: Some(0.87),
+        burn: Default::default(),
         recent,
         daily_latency,
         weeks: (0..12)

@@ -498,8 +498,10 @@ fn a_store_from_a_newer_outpost_is_refused_untouched() {
             .insert_results(&[bare("api", "eu", 1_764_064_800_000)])
             .expect("insert");
     }
+    let newer = migrations::latest() + 1;
     let conn = Connection::open(ws.db()).expect("open");
-    conn.pragma_update(None, "user_version", 7).expect("bump");
+    conn.pragma_update(None, "user_version", newer)
+        .expect("bump");
     drop(conn);
 
     let err = refused(&ws.db());
@@ -507,7 +509,7 @@ fn a_store_from_a_newer_outpost_is_refused_untouched() {
         StoreError::TooNew {
             found, supported, ..
         } => {
-            assert_eq!(*found, 7);
+            assert_eq!(*found, i64::from(newer));
             assert_eq!(*supported, migrations::latest());
         }
         other => panic!("expected TooNew, got {other:?}"),
@@ -515,13 +517,13 @@ fn a_store_from_a_newer_outpost_is_refused_untouched() {
     let msg = err.to_string();
     assert!(
         msg.contains(&format!(
-            "was written by a newer Outpost (schema 7, this binary knows {})",
+            "was written by a newer Outpost (schema {newer}, this binary knows {})",
             migrations::latest()
         )),
         "{msg}"
     );
     assert!(msg.contains("upgrade outpost"), "{msg}");
-    assert_eq!(pragma::<i64>(&ws.db(), "user_version"), 7);
+    assert_eq!(pragma::<i64>(&ws.db(), "user_version"), i64::from(newer));
 }
 
 #[test]

@@ -70,7 +70,9 @@ fn colour(n: &Notification) -> u32 {
     match n.event {
         EventKind::Down => RED,
         EventKind::Degraded => ORANGE,
-        EventKind::Recovered => GREEN,
+        EventKind::Recovered | EventKind::BurnOk => GREEN,
+        EventKind::BurnFast => RED,
+        EventKind::BurnSlow | EventKind::BurnTicket => ORANGE,
         EventKind::Test => GREY,
         EventKind::Reminder => match n.state {
             State::Degraded => ORANGE,
@@ -102,6 +104,7 @@ mod tests {
             incident_id: 42,
             link: Some("https://status.example.test/probes/api".into()),
             page_title: "Acme status".into(),
+            burn: None,
         }
     }
 

@@ -63,7 +63,12 @@ async fn run(
                 detail: format!("HTTP {}, repo access ok", answer.status),
             })
         }
-        EventKind::Down | EventKind::Degraded | EventKind::Reminder => {
+        EventKind::Down
+        | EventKind::Degraded
+        | EventKind::Reminder
+        | EventKind::BurnFast
+        | EventKind::BurnSlow
+        | EventKind::BurnTicket => {
             let text = comment_text(n);
             match find_issue(api, label, &marker).await? {
                 Some(number) => comment(api, number, &text).await,
@@ -86,12 +91,17 @@ async fn run(
                 }
             }
         }
-        EventKind::Recovered => {
+        EventKind::Recovered | EventKind::BurnOk => {
             let Some(number) = find_issue(api, label, &marker).await? else {
                 return Ok(Receipt {
                     detail: "no open issue for this incident, nothing to close".to_string(),
                 });
             };
+            // The issue is the objective's: it stays open while another of
+            // its burn alerts still fires.
+            if n.burn.as_ref().is_some_and(|b| !b.still_firing.is_empty()) {
+                return comment(api, number, &comment_text(n)).await;
+            }
             comment(api, number, &comment_text(n)).await?;
             let number_text = number.to_string();
             let answer = api

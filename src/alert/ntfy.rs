@@ -59,7 +59,10 @@ pub fn payload(n: &Notification, topic: &str) -> Value {
 /// 5 (max) for down, 4 (high) for degraded, 3 (default) for recovered and tests.
 fn priority(n: &Notification) -> u8 {
     match (n.event, n.state) {
-        (EventKind::Recovered | EventKind::Test, _) => 3,
+        (EventKind::Recovered | EventKind::Test | EventKind::BurnOk, _) => 3,
+        (EventKind::BurnFast, _) => 5,
+        (EventKind::BurnSlow, _) => 4,
+        (EventKind::BurnTicket, _) => 3,
         (_, State::Down) => 5,
         (_, State::Degraded) => 4,
         _ => 3,
@@ -69,7 +72,8 @@ fn priority(n: &Notification) -> u8 {
 /// A tag ntfy shows as an emoji before the title.
 fn tag(n: &Notification) -> &'static str {
     match (n.event, n.state) {
-        (EventKind::Recovered, _) => "white_check_mark",
+        (EventKind::Recovered | EventKind::BurnOk, _) => "white_check_mark",
+        (EventKind::BurnFast | EventKind::BurnSlow | EventKind::BurnTicket, _) => "fire",
         (EventKind::Test, _) => "test_tube",
         (_, State::Degraded) => "warning",
         _ => "rotating_light",
@@ -99,6 +103,7 @@ mod tests {
             incident_id: 42,
             link: Some("https://status.example.test/probes/api".into()),
             page_title: "Acme status".into(),
+            burn: None,
         }
     }
 

@@ -43,7 +43,11 @@ pub async fn send(
 /// key of its own, so it never touches a real incident), `resolve` for recovered.
 pub fn payload(n: &Notification, routing_key: &str) -> Value {
     let dedup_key = dedup_key(n);
-    if n.event == EventKind::Recovered {
+    // A burn alert's end resolves the objective's incident only when none of
+    // its other alerts still fires; otherwise it updates it.
+    let burn_ends =
+        n.event == EventKind::BurnOk && n.burn.as_ref().is_none_or(|b| b.still_firing.is_empty());
+    if n.event == EventKind::Recovered || burn_ends {
         return json!({
             "routing_key": routing_key,
             "event_action": "resolve",
@@ -72,6 +76,9 @@ pub fn payload(n: &Notification, routing_key: &str) -> Value {
             "page": n.page_title,
         },
     });
+    if let Some(burn) = &n.burn {
+        event_payload["custom_details"]["burn"] = json!(burn);
+    }
     if let Some(group) = &n.group {
         event_payload["group"] = json!(group);
     }
@@ -103,7 +110,9 @@ fn dedup_key(n: &Notification) -> String {
 /// `critical` for down, `warning` for degraded, `info` for a test.
 fn severity(n: &Notification) -> &'static str {
     match (n.event, n.state) {
-        (EventKind::Test, _) => "info",
+        (EventKind::Test | EventKind::BurnOk, _) => "info",
+        (EventKind::BurnSlow, _) => "error",
+        (EventKind::BurnTicket, _) => "warning",
         (EventKind::Degraded, _) | (EventKind::Reminder, State::Degraded) => "warning",
         _ => "critical",
     }
@@ -132,6 +141,7 @@ mod tests {
             incident_id: 42,
             link: Some("https://status.example.test/probes/api".into()),
             page_title: "Acme status".into(),
+            burn: None,
         }
     }
 

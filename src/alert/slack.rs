@@ -111,6 +111,7 @@ mod tests {
             incident_id: 42,
             link: Some("https://status.example.test/probes/api".into()),
             page_title: "Acme status".into(),
+            burn: None,
         }
     }
 

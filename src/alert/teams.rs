@@ -64,7 +64,8 @@ pub fn payload(n: &Notification) -> Value {
 /// The title's Adaptive Card colour.
 fn colour(n: &Notification) -> &'static str {
     match (n.event, n.state) {
-        (EventKind::Recovered, _) => "Good",
+        (EventKind::Recovered | EventKind::BurnOk, _) => "Good",
+        (EventKind::BurnSlow | EventKind::BurnTicket, _) => "Warning",
         (EventKind::Test, _) => "Default",
         (_, State::Degraded) => "Warning",
         _ => "Attention",
@@ -94,6 +95,7 @@ mod tests {
             incident_id: 42,
             link: Some("https://status.example.test/probes/api".into()),
             page_title: "Acme status".into(),
+            burn: None,
         }
     }
 

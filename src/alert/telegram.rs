@@ -98,6 +98,7 @@ mod tests {
             incident_id: 42,
             link: None,
             page_title: "Acme status".into(),
+            burn: None,
         }
     }
 

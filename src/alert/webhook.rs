@@ -12,6 +12,7 @@
 //! {
 //!   "version": 1,
 //!   "event": "down",                       // down | degraded | recovered | reminder | test
+//!                                          // | burn-fast | burn-slow | burn-ticket | burn-ok
 //!   "state": "down",                       // the state after the event: operational | degraded | down
 //!   "previous_state": "operational",
 //!   "probe": { "id": "api", "name": "Public API", "group": "Backend" },  // group: null when none
@@ -26,6 +27,10 @@
 //!   "page": { "title": "Acme status" }
 //! }
 //! ```
+//!
+//! Burn events (and reminders of a burn alert) add `"burn"`: the objective,
+//! the alert, the threshold, each window's burn rate, the budget left and
+//! the time to exhaustion (README, "Burn-rate alerts").
 
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -60,7 +65,7 @@ pub async fn send(
 
 /// The JSON document documented at the top of this file.
 pub fn payload(n: &Notification) -> Value {
-    json!({
+    let mut body = json!({
         "version": 1,
         "event": n.event.as_str(),
         "state": n.state.as_str(),
@@ -79,7 +84,12 @@ pub fn payload(n: &Notification) -> Value {
         "dedup_key": n.dedup_key(),
         "link": n.link,
         "page": { "title": n.page_title },
-    })
+    });
+    // Burn events add one object; the fields above keep their meaning.
+    if let Some(burn) = &n.burn {
+        body["burn"] = json!(burn);
+    }
+    body
 }
 
 /// `sha256=` and the lowercase hex HMAC-SHA256 of `body` keyed with `secret`.
@@ -117,6 +127,7 @@ mod tests {
             incident_id: 42,
             link: Some("https://status.example.test/probes/api".into()),
             page_title: "Acme status".into(),
+            burn: None,
         }
     }
 

@@ -43,6 +43,7 @@ pub async fn alert_test(args: &AlertTestArgs) -> Result<Exit, CommandError> {
         incident_id: 0,
         link: cfg.page.url.as_ref().map(|u| u.to_string()),
         page_title: cfg.page.title.clone(),
+        burn: None,
     };
     let delivery = Delivery {
         http,

@@ -219,7 +219,8 @@ fn store_runs(
     };
     let all: Vec<ProbeResult> = runs.iter().flat_map(|(_, rs)| rs.iter().cloned()).collect();
     store.write(|w| {
-        w.record_results(&all, &|r| in_maintenance(cfg, r))?;
+        let added = w.record_results(&all, &|r| in_maintenance(cfg, r))?;
+        crate::evaluate::record::add_to_burn_hours(w, cfg, &all, &added)?;
         for (at, results) in runs {
             evaluate(w, cfg, results, *at, false)?;
         }

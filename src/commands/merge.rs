@@ -163,12 +163,11 @@ pub fn fold(
         let mut added: Vec<ProbeResult> = Vec::new();
         for (i, s) in &series {
             let m = w.merge_series(&shards[*i], s, &keep, &in_maintenance, &mut |rs| {
-                if cfg.is_some() {
-                    added.extend(rs);
-                }
+                added.extend(rs)
             })?;
             lines[*i].merged += m;
         }
+        add_burn_hours(w, cfg, &added)?;
         if let (Some(cfg), Some(total)) = (cfg, evaluation.as_mut()) {
             let e = evaluate(w, cfg, &added, now, alerts)?;
             total.states.extend(e.states);
@@ -177,6 +176,9 @@ pub fn fold(
             total.queued += e.queued;
         }
     }
+    // A shard's day of burn counts replaces the target's when it holds more
+    // results (one it has already pruned raw results of).
+    w.merge_burn_hours(shards)?;
     let states_copied = match cfg {
         Some(_) => 0,
         None => w.merge_location_states(shards)?,
@@ -300,4 +302,29 @@ fn summary(m: &Merged, delivery: &DeliveryReport, into: &Path) -> String {
         s.push_str(&format!("  {e}\n"));
     }
     s
+}
+
+/// The hourly counts of burn-rate windows after a merge: the added results
+/// counted (as their probe's objectives say, when there is a config), then
+/// days a shard knows more of copied, as the daily rollups are.
+/// Count `added` in the burn-rate hours: against the probe's objectives with
+/// a config, availability only without one.
+fn add_burn_hours(
+    w: &crate::store::writer::Writer<'_>,
+    cfg: Option<&Config>,
+    added: &[ProbeResult],
+) -> Result<(), crate::store::StoreError> {
+    let new: Vec<&ProbeResult> = added.iter().collect();
+    w.add_to_burn_hours(&new, &|r| match cfg {
+        Some(cfg) => {
+            let spec = cfg.probes.iter().find(|s| s.id == r.probe)?;
+            crate::evaluate::burn::windows::mark(cfg, spec, r)
+        }
+        None => Some(crate::store::burn::HourCounts {
+            results: 1,
+            down: u64::from(r.outcome == crate::model::Outcome::Down),
+            slow: 0,
+        }),
+    })?;
+    Ok(())
 }

@@ -10,6 +10,8 @@ use serde::Serialize;
 use super::{CommandError, Exit};
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::config;
+use crate::evaluate::burn::status::{self as burn_status, ObjectiveStatus};
+use crate::model::burn::Objective;
 use crate::rollup::{budget_left, summarize};
 use crate::store::Store;
 
@@ -29,6 +31,13 @@ pub struct Row {
     /// 0 spent, negative overspent (-1 is twice the allowed downtime, -999 a
     /// thousand times: a 99.9% objective with a probe that was always down).
     pub budget_left: Option<f64>,
+    /// The availability burn rate over the last hour (1: the budget would
+    /// last exactly 30 days).
+    pub burn_rate_1h: Option<f64>,
+    /// Burn alerts firing, as `objective/alert` (`availability/fast`).
+    pub burning: Vec<String>,
+    /// Every objective: budget left over 30 days, burn rate per window.
+    pub objectives: Vec<ObjectiveStatus>,
 }
 
 /// Print the report.
@@ -52,6 +61,18 @@ pub fn report(args: &ReportArgs) -> Result<Exit, CommandError> {
             .rollups(&spec.id.0, from, to)
             .map_err(|e| CommandError::store(e.to_string()))?;
         let s = summarize(&rollups, from, to);
+        let burn = burn_status::read(&store, &cfg, spec, now)
+            .map_err(|e| CommandError::store(e.to_string()))?;
+        let hour_rate = burn
+            .objective(Objective::Availability)
+            .filter(|o| o.results > 0)
+            .and_then(|o| o.windows.iter().find(|w| w.seconds == 3600))
+            .map(|w| round4(w.burn_rate));
+        let burning = burn
+            .objectives
+            .iter()
+            .flat_map(|o| o.firing.iter().map(move |a| format!("{}/{a}", o.objective)))
+            .collect();
         rows.push(Row {
             probe: spec.id.0.clone(),
             name: spec.name.clone(),
@@ -63,6 +84,9 @@ pub fn report(args: &ReportArgs) -> Result<Exit, CommandError> {
             p99_ms: s.percentile(0.99),
             slo: spec.slo,
             budget_left: s.uptime().map(|u| round4(budget_left(spec.slo, u))),
+            burn_rate_1h: hour_rate,
+            burning,
+            objectives: burn.objectives,
         });
     }
     let text = match args.format {
@@ -107,7 +131,7 @@ fn csv_field(s: &str) -> String {
 
 fn csv(rows: &[Row]) -> String {
     let mut out = String::from(
-        "probe,name,results,down,uptime_percent,p50_ms,p95_ms,p99_ms,slo_percent,budget_left\n",
+        "probe,name,results,down,uptime_percent,p50_ms,p95_ms,p99_ms,slo_percent,budget_left,burn_rate_1h,burning\n",
     );
     for r in rows {
         let fields = [
@@ -121,6 +145,8 @@ fn csv(rows: &[Row]) -> String {
             opt(r.p99_ms, 3),
             r.slo.to_string(),
             opt(r.budget_left, 4),
+            opt(r.burn_rate_1h, 4),
+            csv_field(&r.burning.join(" ")),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -129,9 +155,10 @@ fn csv(rows: &[Row]) -> String {
 }
 
 fn table(rows: &[Row], days: u32, color: bool) -> String {
-    const COLUMNS: usize = 9;
+    const COLUMNS: usize = 11;
     let header = [
-        "PROBE", "NAME", "RESULTS", "DOWN", "UPTIME", "P50", "P95", "P99", "SLO",
+        "PROBE", "NAME", "RESULTS", "DOWN", "UPTIME", "P50", "P95", "P99", "SLO", "BURN 1H",
+        "BURNING",
     ];
     let ms = |v: Option<f64>| {
         v.map(|v| format!("{v:.1} ms"))
@@ -152,6 +179,14 @@ fn table(rows: &[Row], days: u32, color: bool) -> String {
                 ms(r.p95_ms),
                 ms(r.p99_ms),
                 format!("{}%", r.slo),
+                r.burn_rate_1h
+                    .map(|b| format!("{b:.1}x"))
+                    .unwrap_or_else(|| "-".into()),
+                if r.burning.is_empty() {
+                    "-".to_string()
+                } else {
+                    r.burning.join(" ")
+                },
             ]
         })
         .collect();
@@ -245,6 +280,9 @@ mod tests {
             p99_ms: None,
             slo: 99.9,
             budget_left,
+            burn_rate_1h: Some(0.0),
+            burning: Vec::new(),
+            objectives: Vec::new(),
         }
     }
 

@@ -15,6 +15,7 @@ pub use super::schema::{ChannelKind, Event, RecordType};
 use super::text::Text;
 use crate::assert::Expect;
 use crate::model::ProbeId;
+use crate::model::burn::BurnAlert;
 use crate::redact::Secrets;
 
 /// Everything `probes.toml` configures, validated.
@@ -52,6 +53,10 @@ pub struct ProbeSpec {
     pub success_threshold: u32,
     pub retention_days: u32,
     pub slo: f64,
+    /// `latency_slo`: the share of available results faster than a threshold.
+    pub latency_slo: Option<LatencySlo>,
+    /// The burn-rate alerts on both objectives.
+    pub burn: BurnPolicy,
     pub quorum: u32,
     /// Channel names; every channel when the probe lists none.
     pub channels: Vec<String>,
@@ -99,6 +104,52 @@ impl ProbeSpec {
             ProbeKind::Dns(_) => "dns",
             ProbeKind::Metrics(_) => "metrics",
             ProbeKind::Flow(_) => "flow",
+        }
+    }
+}
+
+/// `latency_slo = { under, percent }`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatencySlo {
+    pub under: Duration,
+    pub percent: f64,
+}
+
+/// `[burn]`, resolved: the rules of the alerts that are on, and the counts
+/// that keep a new probe or a sparse window from paging.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BurnPolicy {
+    pub rules: Vec<BurnRule>,
+    pub min_results: u32,
+    pub short_min_results: u32,
+}
+
+/// One burn alert: fires when both windows burn at `rate` or faster.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BurnRule {
+    pub alert: BurnAlert,
+    pub rate: f64,
+    pub long: Duration,
+    pub short: Duration,
+}
+
+impl Default for BurnPolicy {
+    fn default() -> Self {
+        BurnPolicy {
+            rules: BurnAlert::ALL
+                .into_iter()
+                .map(|alert| {
+                    let (rate, long, short) = alert.defaults();
+                    BurnRule {
+                        alert,
+                        rate,
+                        long,
+                        short,
+                    }
+                })
+                .collect(),
+            min_results: 10,
+            short_min_results: 20,
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::bounded_read;
 use crate::model::ProbeId;
 use crate::redact::Secrets;
 
+mod burn;
 mod connection;
 mod ranges;
 
@@ -193,6 +194,7 @@ fn resolve_probe(
     );
     check_retention(s.retention_days.as_ref(), p);
     check_slo(s.slo.as_ref(), p);
+    burn::check_objectives(s.latency_slo.as_ref(), s.burn.as_ref(), p);
     check_client_limits(s.max_body.as_ref(), s.host_concurrency.as_ref(), p);
     check_durations([&s.timeout, &s.interval, &s.degraded_after], p);
 
@@ -468,6 +470,8 @@ fn resolve_probe(
             .or(d.slo.clone())
             .map(Spanned::into_inner)
             .unwrap_or(99.9),
+        latency_slo: burn::latency_slo(s.latency_slo.as_ref(), d.latency_slo.as_ref()),
+        burn: burn::policy(s.burn.as_ref(), d.burn.as_ref()),
         quorum: num(&s.quorum, &d.quorum, 1),
         channels,
         public_target: s.public_target.unwrap_or(false),

@@ -48,6 +48,8 @@ pub struct Tunables {
     pub retention_days: Option<Spanned<u32>>,
     pub user_agent: Option<Spanned<Text>>,
     pub slo: Option<Spanned<f64>>,
+    pub latency_slo: Option<Spanned<LatencySloSection>>,
+    pub burn: Option<Spanned<BurnSection>>,
     pub quorum: Option<Spanned<u32>>,
     pub max_body: Option<Spanned<ByteSize>>,
     pub host_concurrency: Option<Spanned<u32>>,
@@ -125,6 +127,8 @@ pub struct ProbeSection {
     pub retention_days: Option<Spanned<u32>>,
     pub user_agent: Option<Spanned<Text>>,
     pub slo: Option<Spanned<f64>>,
+    pub latency_slo: Option<Spanned<LatencySloSection>>,
+    pub burn: Option<Spanned<BurnSection>>,
     pub quorum: Option<Spanned<u32>>,
     pub max_body: Option<Spanned<ByteSize>>,
     pub host_concurrency: Option<Spanned<u32>>,
@@ -136,6 +140,38 @@ pub struct ProbeSection {
     pub client_key: Option<Spanned<Text>>,
     /// The steps of a `flow` probe, in order.
     pub step: Option<Spanned<Vec<Spanned<super::flow::StepSection>>>>,
+}
+
+/// `latency_slo = { under = "300ms", percent = 99 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySloSection {
+    pub under: Dur,
+    pub percent: Spanned<f64>,
+}
+
+/// `[burn]` (in `[defaults]` or a probe): the burn-rate alerts' tuning.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BurnSection {
+    /// A long window with fewer results never fires.
+    pub min_results: Option<Spanned<u32>>,
+    /// Short windows are stretched back to hold at least this many results.
+    pub short_min_results: Option<Spanned<u32>>,
+    pub fast: Option<Spanned<BurnRuleSection>>,
+    pub slow: Option<Spanned<BurnRuleSection>>,
+    pub ticket: Option<Spanned<BurnRuleSection>>,
+}
+
+/// `fast = { rate = 14.4, long = "1h", short = "5m" }`; `enabled = false`
+/// turns that alert off.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BurnRuleSection {
+    pub rate: Option<Spanned<f64>>,
+    pub long: Option<Dur>,
+    pub short: Option<Dur>,
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -425,6 +461,14 @@ pub enum Event {
     Down,
     Degraded,
     Recovered,
+    /// Burn alerts (README, "Burn-rate alerts"); each one's `burn-ok` goes to
+    /// the channels told of it.
+    #[serde(rename = "burn-fast")]
+    BurnFast,
+    #[serde(rename = "burn-slow")]
+    BurnSlow,
+    #[serde(rename = "burn-ticket")]
+    BurnTicket,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration as Span, DurationRound, Timelike, Utc};
 use super::history::{Rng, http_phases, ms};
 use crate::config::{Config, ProbeKind};
 use crate::evaluate::machine::{Thresholds, aggregate};
-use crate::evaluate::record::{record, retain};
+use crate::evaluate::record::{add_to_burn_hours, record, retain};
 use crate::model::{
     Cause, HttpVersion, Outcome, Phases, ProbeId, ProbeResult, ResultId, State, millis,
 };
@@ -325,6 +325,9 @@ pub fn simulate(store: &mut Store, cfg: &Config, plan: &Plan) -> Result<Simulate
         })
         .collect();
     let mut days: Vec<Vec<Option<DayRollup>>> = vec![vec![None; locations.len()]; n];
+    // Hourly burn counts are kept 32 days: only those days are counted.
+    let hours_from = end - Span::days(crate::store::burn::HOUR_DAYS);
+    let mut for_hours: Vec<ProbeResult> = Vec::new();
     let mut out = Simulated::default();
 
     let at_step = |k: u64| start + step * i32::try_from(k).unwrap_or(i32::MAX);
@@ -354,6 +357,9 @@ pub fn simulate(store: &mut Store, cfg: &Config, plan: &Plan) -> Result<Simulate
                         days[p][l]
                             .get_or_insert_with(|| DayRollup::empty(&spec.id.0, &locations[l], day))
                             .record(r, false);
+                        if r.started_at >= hours_from {
+                            for_hours.push(r.clone());
+                        }
                     }
                     let states: Vec<State> = machines[p].iter().map(|m| m.machine.state).collect();
                     let new_state = aggregate(&states, spec.quorum);
@@ -375,6 +381,9 @@ pub fn simulate(store: &mut Store, cfg: &Config, plan: &Plan) -> Result<Simulate
                     w.put_rollup(&d)?;
                 }
             }
+            let all: Vec<usize> = (0..for_hours.len()).collect();
+            add_to_burn_hours(w, cfg, &for_hours, &all)?;
+            for_hours.clear();
             Ok(())
         })?;
     }

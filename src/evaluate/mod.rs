@@ -4,6 +4,7 @@
 //! the store's write transaction that also holds the run's results, so a
 //! notification exists exactly when the state change that caused it does.
 
+pub mod burn;
 pub mod machine;
 pub mod record;
 
@@ -40,6 +41,8 @@ pub struct Evaluation {
     pub incidents: Vec<Incident>,
     /// Notifications queued in the outbox.
     pub queued: usize,
+    /// The objectives of every probe that had results, after this run.
+    pub burn: BTreeMap<String, burn::status::ProbeBurn>,
 }
 
 /// Step the machines of every probe with results in `results`, open and resolve
@@ -62,6 +65,7 @@ pub fn evaluate(
         };
         rs.sort_by_key(|r| r.started_at);
         step_probe(w, cfg, spec, rs, now, alerts, &mut eval)?;
+        burn::step(w, cfg, spec, now, alerts, &mut eval)?;
     }
     Ok(eval)
 }
@@ -241,7 +245,12 @@ fn step_probe(
                         && (told_before.is_some()
                             || to_send.iter().any(|e| crate::store::outbox::opens(*e)))
                 }
-                EventKind::Reminder | EventKind::Test => false,
+                EventKind::Reminder
+                | EventKind::Test
+                | EventKind::BurnFast
+                | EventKind::BurnSlow
+                | EventKind::BurnTicket
+                | EventKind::BurnOk => false,
             };
             if wanted {
                 to_send.push(*event);
@@ -296,6 +305,7 @@ fn notification(
         incident_id: incident.id,
         link: probe_link(cfg, spec),
         page_title: cfg.page.title.clone(),
+        burn: None,
     }
 }
 

@@ -28,8 +28,24 @@ pub fn record(
     now: DateTime<Utc>,
     alerts: bool,
 ) -> Result<Evaluation, StoreError> {
-    w.record_results(results, &|r| in_maintenance(cfg, r))?;
+    let added = w.record_results(results, &|r| in_maintenance(cfg, r))?;
+    add_to_burn_hours(w, cfg, results, &added)?;
     evaluate(w, cfg, results, now, alerts)
+}
+
+/// Count the results a write added (`added` indexes `results`) in the
+/// hourly counts burn-rate windows read.
+pub fn add_to_burn_hours(
+    w: &Writer<'_>,
+    cfg: &Config,
+    results: &[ProbeResult],
+    added: &[usize],
+) -> Result<(), StoreError> {
+    let new: Vec<&ProbeResult> = added.iter().filter_map(|i| results.get(*i)).collect();
+    w.add_to_burn_hours(&new, &|r| {
+        let spec = cfg.probes.iter().find(|s| s.id == r.probe)?;
+        super::burn::windows::mark(cfg, spec, r)
+    })
 }
 
 /// What [`retain`] did.
@@ -54,6 +70,9 @@ pub fn retain(w: &Writer<'_>, cfg: &Config, now: DateTime<Utc>) -> Result<Retain
         pruned += w.prune(&spec.id.0, cutoff)?;
     }
     let vacuum = w.prune_rollups(now.date_naive(), cfg.page.history_days)?;
+    if vacuum {
+        w.prune_burn_hours(now.date_naive())?;
+    }
     Ok(Retained {
         results: pruned,
         vacuum,

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::burn::BurnDetails;
 use super::{Cause, State};
 
 /// Why a notification is sent.
@@ -21,6 +22,18 @@ pub enum EventKind {
     Reminder,
     /// `outpost alert test CHANNEL`.
     Test,
+    /// An objective burns its budget fast (14.4× over 1 h and 5 min by default).
+    #[serde(rename = "burn-fast")]
+    BurnFast,
+    /// An objective burns its budget steadily (6× over 6 h and 30 min).
+    #[serde(rename = "burn-slow")]
+    BurnSlow,
+    /// An objective burns its budget over days (1× over 3 d and 6 h).
+    #[serde(rename = "burn-ticket")]
+    BurnTicket,
+    /// A burn alert ended: its short window no longer burns.
+    #[serde(rename = "burn-ok")]
+    BurnOk,
 }
 
 impl EventKind {
@@ -36,7 +49,19 @@ impl EventKind {
             EventKind::Recovered => "recovered",
             EventKind::Reminder => "reminder",
             EventKind::Test => "test",
+            EventKind::BurnFast => "burn-fast",
+            EventKind::BurnSlow => "burn-slow",
+            EventKind::BurnTicket => "burn-ticket",
+            EventKind::BurnOk => "burn-ok",
         }
+    }
+
+    /// Whether the event is a burn alert starting.
+    pub fn is_burn_alert(self) -> bool {
+        matches!(
+            self,
+            EventKind::BurnFast | EventKind::BurnSlow | EventKind::BurnTicket
+        )
     }
 }
 
@@ -62,6 +87,9 @@ pub struct Notification {
     /// The probe's page on the public status page, when `page.url` is set.
     pub link: Option<String>,
     pub page_title: String,
+    /// Set on burn events (and their reminders): the objective and its burn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burn: Option<BurnDetails>,
 }
 
 impl Notification {
@@ -73,6 +101,11 @@ impl Notification {
     /// A key that is the same for every event of one incident (PagerDuty
     /// `dedup_key`, GitHub issue marker).
     pub fn dedup_key(&self) -> String {
-        format!("outpost/{}/{}", self.probe_id, self.incident_id)
+        match &self.burn {
+            // One key per probe and objective: PagerDuty folds the fast, slow
+            // and ticket alerts of one objective into one incident.
+            Some(b) => format!("outpost/{}/slo-{}", self.probe_id, b.objective),
+            None => format!("outpost/{}/{}", self.probe_id, self.incident_id),
+        }
     }
 }

@@ -194,6 +194,7 @@ fn probe_view(
     };
     let recent = store.results_between(id, now - Duration::hours(24), now)?;
     let mut h = history::probe_history(cfg, store, spec, &recent, own_incidents, now)?;
+    let burn = crate::evaluate::burn::status::read(store, cfg, spec, now)?;
     if let Some(today) = h.days.last_mut() {
         today_reflects_now(today, state);
     }
@@ -219,6 +220,7 @@ fn probe_view(
         p99: h.p99,
         slo: spec.slo,
         slo_budget_left: h.budget_left,
+        burn,
         recent: history::points(&recent),
         daily_latency: h.daily_latency,
         weeks: h.weeks,

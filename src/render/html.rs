@@ -12,6 +12,7 @@
 
 mod bars;
 pub(crate) mod format;
+mod objectives;
 mod svg;
 mod templates;
 mod view;

@@ -211,6 +211,55 @@ const FAMILIES: &[Family] = &[
         },
     },
     Family {
+        name: "outpost_slo_objective",
+        help: "The objective as a ratio: availability, or the share of results faster than the latency threshold",
+        samples: |p, _| {
+            p.burn
+                .objectives
+                .iter()
+                .map(|o| Sample {
+                    labels: vec![("objective", o.objective.as_str().to_string())],
+                    value: o.target / 100.0,
+                })
+                .collect()
+        },
+    },
+    Family {
+        name: "outpost_slo_error_budget_remaining",
+        help: "Share of the 30-day error budget left (1 untouched, 0 spent, negative overspent)",
+        samples: |p, _| {
+            p.burn
+                .objectives
+                .iter()
+                .filter_map(|o| {
+                    o.budget_left.map(|left| Sample {
+                        labels: vec![("objective", o.objective.as_str().to_string())],
+                        value: left,
+                    })
+                })
+                .collect()
+        },
+    },
+    Family {
+        name: "outpost_slo_burn_rate",
+        help: "How fast the error budget burns over each alerting window (1: exactly the budget in 30 days)",
+        samples: |p, _| {
+            p.burn
+                .objectives
+                .iter()
+                .flat_map(|o| {
+                    o.windows.iter().map(|w| Sample {
+                        labels: vec![
+                            ("objective", o.objective.as_str().to_string()),
+                            ("window", w.window.clone()),
+                        ],
+                        value: w.burn_rate,
+                    })
+                })
+                .collect()
+        },
+    },
+    Family {
         name: "outpost_probe_result_timestamp_seconds",
         help: "Unix time of the probe's latest result",
         samples: |_, l| vec![at(l, l.at.timestamp_millis() as f64 / 1000.0)],

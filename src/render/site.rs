@@ -92,6 +92,9 @@ pub struct ProbeView {
     /// Error budget left over the last 30 days, as a fraction of the budget
     /// (1.0 untouched, 0.0 spent, negative overspent); None without data.
     pub slo_budget_left: Option<f64>,
+    /// Each objective's 30-day budget, burn rate per window, burn alerts
+    /// firing and budget over time (evaluate/burn).
+    pub burn: crate::evaluate::burn::status::ProbeBurn,
     /// Raw results of the last 24 hours, oldest first, for the 24 h chart.
     pub recent: Vec<Point>,
     /// Per-day latency of the last 30 days, oldest first, for the 30 d chart.

@@ -16,6 +16,9 @@ struct Document<'a> {
     /// Incidents opened, updated or resolved by this run.
     incidents: Vec<IncidentRow<'a>>,
     notifications: &'a DeliveryReport,
+    /// Each probe's objectives after this run: budget left, burn rate per
+    /// window, the burn alerts firing.
+    burn: &'a std::collections::BTreeMap<String, crate::evaluate::burn::status::ProbeBurn>,
 }
 
 #[derive(Serialize)]
@@ -121,6 +124,7 @@ pub fn render(report: &RunReport) -> String {
             })
             .collect(),
         notifications: &report.delivery,
+        burn: &report.evaluation.burn,
     };
     let mut s =
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

@@ -25,7 +25,9 @@ pub const MIGRATIONS: &[Step] = &[
     Step::Sql(V3_ROLLUPS),
     Step::Code(migrate_v4::compact),
     Step::Sql(OUTBOX_ORDER),
-    // v7 (numbered at merge): the per-step records of `flow` results.
+    // v6: hourly counts and alerts of the burn-rate objectives.
+    Step::Sql(super::burn::SCHEMA),
+    // v7: the per-step records of `flow` results.
     Step::Sql(super::steps::SCHEMA),
 ];
 

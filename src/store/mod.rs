@@ -7,6 +7,8 @@
 //! to WAL and migrated ([`migrations`]).
 
 mod block;
+pub mod burn;
+pub mod burn_alerts;
 mod error;
 mod guard;
 pub mod health;
@@ -32,6 +34,9 @@ pub use guard::APPLICATION_ID;
 /// How long a writer waits for another process's write lock. Two overlapping
 /// cron runs each write one short transaction, so this is ample.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
 
 /// An open store.
 pub struct Store {
@@ -68,7 +73,9 @@ impl Store {
         }
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(StoreError::sqlite(path, "setting pragmas"))?;
-        conn.set_prepared_statement_cache_capacity(64);
+        // A run uses a few dozen distinct statements; rusqlite keeps 16 by
+        // default, and a miss parses the SQL again on every round.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let before = migrations::version(&conn, path)?;
         migrations::migrate(&mut conn, path)?;
         if (1..migrations::COMPACT).contains(&before) {

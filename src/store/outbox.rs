@@ -275,6 +275,7 @@ mod tests {
             incident_id,
             link: None,
             page_title: "Status".to_string(),
+            burn: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub(super) fn check_tunables(t: &Tunables, p: &mut Problems<'_>) {
     );
     check_retention(t.retention_days.as_ref(), p);
     check_slo(t.slo.as_ref(), p);
+    super::burn::check_objectives(t.latency_slo.as_ref(), t.burn.as_ref(), p);
     check_client_limits(t.max_body.as_ref(), t.host_concurrency.as_ref(), p);
     check_durations([&t.timeout, &t.interval, &t.degraded_after], p);
     check_user_agent(t.user_agent.as_ref(), p);

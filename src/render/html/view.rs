@@ -114,6 +114,8 @@ pub struct ProbeRow {
     pub slo: String,
     pub budget: String,
     pub budget_key: &'static str,
+    /// A fast burn alert fires on one of its objectives.
+    pub burning_fast: bool,
 }
 
 /// An incident, ready to show.
@@ -199,6 +201,8 @@ pub struct ProbeDetail {
     /// The budget for a card: "87% left", "overspent by 40%", "No data".
     pub budget_short: String,
     pub budget_note: Option<String>,
+    /// Each objective with its burn rates and budget chart.
+    pub objectives: Vec<super::objectives::ObjectiveView>,
     pub latest: Option<LatestView>,
     pub chart_24h: Chart,
     pub chart_30d: Chart,
@@ -566,6 +570,7 @@ impl<'a> Views<'a> {
             windows,
             budget_short: format::budget_short(p.slo_budget_left),
             budget_note,
+            objectives: super::objectives::objectives(&p.burn),
             latest: p.latest.as_ref().map(|l| self.latest(l)),
             chart_24h: svg::last_24h(recent, self.site.generated_at),
             chart_30d: svg::last_30d(daily),
@@ -627,6 +632,7 @@ impl<'a> Views<'a> {
             slo: format::percent(p.slo),
             budget: format::budget(p.slo_budget_left),
             budget_key,
+            burning_fast: p.burn.burning_fast(),
         }
     }
 
