@@ -530,11 +530,19 @@ fn bars_cover_every_day_and_each_is_focusable_with_a_dated_label() {
             );
         }
     }
-    // An eventful day stands alone with its numbers and incident titles.
-    let db = &rows[1];
-    let last = db.last().unwrap();
+    // On the index an eventful day stands alone with its date, state and
+    // minutes in one line; the probe page adds its uptime and incident titles.
+    let last = rows[1].last().unwrap();
     assert_eq!(days_of(last), 1);
     assert!(last.contains("class=\"down"));
+    assert_eq!(
+        attr(last, "aria-label").unwrap(),
+        "25 Nov 2026: Down 36 min"
+    );
+    let pages = render(&site);
+    let db_rows = bar_rows(&pages["probe/db.html"]);
+    let last = db_rows[0].last().unwrap();
+    assert_eq!(days_of(last), 1);
     let label = attr(last, "aria-label").unwrap();
     assert!(label.contains("Wed 25 Nov 2026"), "{label}");
     assert!(label.contains("97.50% uptime"), "{label}");
@@ -544,7 +552,8 @@ fn bars_cover_every_day_and_each_is_focusable_with_a_dated_label() {
         "{label}"
     );
     // Degraded minutes on a degraded day, with the (escaped) title.
-    let api_bad = rows[0]
+    let api_rows = bar_rows(&pages["probe/api.html"]);
+    let api_bad = api_rows[0]
         .iter()
         .find(|li| li.contains("class=\"warn"))
         .unwrap();

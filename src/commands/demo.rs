@@ -74,10 +74,20 @@ pub async fn demo(args: &DemoArgs) -> Result<Exit, CommandError> {
         LOCATION,
         history::SEED,
     );
+    // Burn-rate alerts are judged from where the longest burn window before
+    // now begins: earlier rounds could only raise alerts long over.
+    let longest = cfg
+        .probes
+        .iter()
+        .flat_map(|p| p.burn.rules.iter().map(|r| r.long))
+        .max()
+        .unwrap_or_default();
+    let burn_from = now - chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::MAX);
     for day in times.chunk_by(|a, b| a.date_naive() == b.date_naive()) {
         let runs: Vec<(DateTime<Utc>, Vec<ProbeResult>)> =
             day.iter().map(|&at| (at, sim.run(at))).collect();
-        store_runs(&mut store, &cfg, &runs).map_err(|e| CommandError::store(e.to_string()))?;
+        store_runs(&mut store, &cfg, &runs, burn_from)
+            .map_err(|e| CommandError::store(e.to_string()))?;
     }
     let simulated = simulated.elapsed();
 
@@ -91,7 +101,8 @@ pub async fn demo(args: &DemoArgs) -> Result<Exit, CommandError> {
     };
     let results = engine::run_all(&cfg.probes, &ProbeContext::new(), &options, |_| {}).await;
     let runs = [(clock.now(), results)];
-    store_runs(&mut store, &cfg, &runs).map_err(|e| CommandError::store(e.to_string()))?;
+    store_runs(&mut store, &cfg, &runs, burn_from)
+        .map_err(|e| CommandError::store(e.to_string()))?;
     let [(_, results)] = runs;
     let live = live.elapsed();
     drop(endpoints);
@@ -208,11 +219,13 @@ fn write_config(
 /// rolled up at once (each counted once, as `run` counts them), then each run
 /// evaluated in turn as `run` evaluates it (alerts off: the demo has no
 /// channels; evaluation reads no raw results, so the order is the same), then
-/// retention as of the last run.
+/// retention as of the last run. Burn-rate alerts are judged for runs from
+/// `burn_from` on.
 fn store_runs(
     store: &mut Store,
     cfg: &Config,
     runs: &[(DateTime<Utc>, Vec<ProbeResult>)],
+    burn_from: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let Some(last) = runs.last().map(|(at, _)| *at) else {
         return Ok(());
@@ -222,7 +235,11 @@ fn store_runs(
         let added = w.record_results(&all, &|r| in_maintenance(cfg, r))?;
         crate::evaluate::record::add_to_burn_hours(w, cfg, &all, &added)?;
         for (at, results) in runs {
-            evaluate(w, cfg, results, *at, false)?;
+            if *at >= burn_from {
+                evaluate(w, cfg, results, *at, false)?;
+            } else {
+                crate::evaluate::evaluate_history(w, cfg, results, *at)?;
+            }
         }
         retain(w, cfg, last)?;
         Ok(())

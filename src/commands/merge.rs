@@ -168,6 +168,9 @@ pub fn fold(
             lines[*i].merged += m;
         }
         add_burn_hours(w, cfg, &added)?;
+        for (i, s) in &series {
+            w.merge_burn_hours_of(&shards[*i], s)?;
+        }
         if let (Some(cfg), Some(total)) = (cfg, evaluation.as_mut()) {
             let e = evaluate(w, cfg, &added, now, alerts)?;
             total.states.extend(e.states);
@@ -176,9 +179,6 @@ pub fn fold(
             total.queued += e.queued;
         }
     }
-    // A shard's day of burn counts replaces the target's when it holds more
-    // results (one it has already pruned raw results of).
-    w.merge_burn_hours(shards)?;
     let states_copied = match cfg {
         Some(_) => 0,
         None => w.merge_location_states(shards)?,

@@ -54,6 +54,30 @@ pub fn evaluate(
     now: DateTime<Utc>,
     alerts: bool,
 ) -> Result<Evaluation, StoreError> {
+    evaluate_with(w, cfg, results, now, alerts, true)
+}
+
+/// [`evaluate`] without burn-rate alerts, for simulated history older than
+/// every burn window: an alert it could raise would have ended long before
+/// the history does, and judging the windows after every simulated round was
+/// most of the demo's time.
+pub fn evaluate_history(
+    w: &Writer<'_>,
+    cfg: &Config,
+    results: &[ProbeResult],
+    now: DateTime<Utc>,
+) -> Result<Evaluation, StoreError> {
+    evaluate_with(w, cfg, results, now, false, false)
+}
+
+fn evaluate_with(
+    w: &Writer<'_>,
+    cfg: &Config,
+    results: &[ProbeResult],
+    now: DateTime<Utc>,
+    alerts: bool,
+    burn: bool,
+) -> Result<Evaluation, StoreError> {
     let mut by_probe: BTreeMap<&str, Vec<&ProbeResult>> = BTreeMap::new();
     for r in results {
         by_probe.entry(r.probe.0.as_str()).or_default().push(r);
@@ -65,7 +89,9 @@ pub fn evaluate(
         };
         rs.sort_by_key(|r| r.started_at);
         step_probe(w, cfg, spec, rs, now, alerts, &mut eval)?;
-        burn::step(w, cfg, spec, now, alerts, &mut eval)?;
+        if burn {
+            burn::step(w, cfg, spec, now, alerts, &mut eval)?;
+        }
     }
     Ok(eval)
 }

@@ -443,44 +443,54 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// After a merge: a shard's day of hourly counts that holds more results
-    /// than the target's is taken as it is (a location is probed by one
-    /// runner, so the shard that knows most of its day has all of it), as
-    /// the daily rollups are. Returns how many days were copied.
-    pub fn merge_burn_hours(&self, shards: &[Store]) -> Result<u64, StoreError> {
+    /// After a merge of series `s`: a shard's day of hourly counts that
+    /// holds more results than the target's is taken as it is (a location is
+    /// probed by one runner, so the shard that knows most of its day has all
+    /// of it), as the daily rollups are. Only days from the target's latest
+    /// one of the series are read: earlier ones came from such a shard
+    /// already, so a merge's cost does not grow with the 32 days kept.
+    /// Returns how many days were copied.
+    pub fn merge_burn_hours_of(
+        &self,
+        shard: &Store,
+        s: &super::merge::Series,
+    ) -> Result<u64, StoreError> {
+        let (p, l) = (self.key_of(&s.probe)?, self.key_of(&s.location)?);
+        let held: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT MAX(day) FROM burn_hours WHERE probe = ?1 AND location = ?2")
+            .and_then(|mut st| st.query_row(params![p, l], |r| r.get(0)))
+            .map_err(self.err("reading hourly counts"))?;
+        let path = shard.path.as_path();
+        let read = |e| StoreError::sqlite(path, "reading the shard's hourly counts")(e);
+        let rows: Vec<(i64, Vec<u8>)> = shard
+            .conn
+            .prepare_cached(
+                "SELECT day, hours FROM burn_hours
+                 WHERE probe = ?1 AND location = ?2 AND day >= ?3 ORDER BY day",
+            )
+            .and_then(|mut st| {
+                st.query_map(
+                    params![s.probe_key, s.location_key, held.unwrap_or(i64::MIN)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .collect()
+            })
+            .map_err(read)?;
         let mut copied = 0;
-        for shard in shards {
-            let path = shard.path.as_path();
-            let read = |e| StoreError::sqlite(path, "reading the shard's hourly counts")(e);
-            let mut stmt = shard
-                .conn
-                .prepare(
-                    "SELECT p.name, l.name, b.day, b.hours FROM burn_hours b
-                     JOIN names p ON p.id = b.probe JOIN names l ON l.id = b.location",
-                )
-                .map_err(read)?;
-            let rows: Vec<(String, String, i64, Vec<u8>)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .and_then(|rows| rows.collect())
-                .map_err(read)?;
-            for (probe, location, day, data) in rows {
-                let theirs = decode_hours(&data)
-                    .map_err(|e| StoreError::bad_value(path, "burn_hours.hours", e))?;
-                let (p, l) = (self.key_of(&probe)?, self.key_of(&location)?);
-                let ours = day_row(self.tx, self.path, p, l, day)?.unwrap_or_default();
-                let total =
-                    |h: &BTreeMap<u8, HourCounts>| h.values().map(|c| c.results).sum::<u64>();
-                if total(&theirs) > total(&ours) {
-                    self.put_hours(p, l, day, &theirs)?;
-                    // Rebuilt from the hours when next read.
-                    self.tx
-                        .prepare_cached(
-                            "DELETE FROM burn_totals WHERE probe = ?1 AND location = ?2",
-                        )
-                        .and_then(|mut s| s.execute(params![p, l]))
-                        .map_err(self.err("resetting burn totals"))?;
-                    copied += 1;
-                }
+        for (day, data) in rows {
+            let theirs = decode_hours(&data)
+                .map_err(|e| StoreError::bad_value(path, "burn_hours.hours", e))?;
+            let ours = day_row(self.tx, self.path, p, l, day)?.unwrap_or_default();
+            let total = |h: &BTreeMap<u8, HourCounts>| h.values().map(|c| c.results).sum::<u64>();
+            if total(&theirs) > total(&ours) {
+                self.put_hours(p, l, day, &theirs)?;
+                // Rebuilt from the hours when next read.
+                self.tx
+                    .prepare_cached("DELETE FROM burn_totals WHERE probe = ?1 AND location = ?2")
+                    .and_then(|mut st| st.execute(params![p, l]))
+                    .map_err(self.err("resetting burn totals"))?;
+                copied += 1;
             }
         }
         Ok(copied)

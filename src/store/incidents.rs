@@ -107,11 +107,9 @@ impl Writer<'_> {
         failed_results: u32,
     ) -> Result<i64, StoreError> {
         self.tx
-            .execute(
-                "INSERT INTO incidents (probe, started_at, worst_state, first_cause, first_message, failed_results)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![probe, ms(started_at), worst.as_str(), cause.map(Cause::as_str), message, failed_results],
-            )
+            .prepare_cached("INSERT INTO incidents (probe, started_at, worst_state, first_cause, first_message, failed_results)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .and_then(|mut stmt| stmt.execute(params![probe, ms(started_at), worst.as_str(), cause.map(Cause::as_str), message, failed_results]))
             .map_err(self.err("opening an incident"))?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -124,10 +122,8 @@ impl Writer<'_> {
         more_failures: u32,
     ) -> Result<(), StoreError> {
         self.tx
-            .execute(
-                "UPDATE incidents SET worst_state = ?2, failed_results = failed_results + ?3 WHERE id = ?1",
-                params![id, worst.as_str(), more_failures],
-            )
+            .prepare_cached("UPDATE incidents SET worst_state = ?2, failed_results = failed_results + ?3 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![id, worst.as_str(), more_failures]))
             .map_err(self.err("updating an incident"))?;
         Ok(())
     }
@@ -135,10 +131,10 @@ impl Writer<'_> {
     /// Resolve an incident.
     pub fn resolve_incident(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "UPDATE incidents SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
-                params![id, ms(at)],
             )
+            .and_then(|mut stmt| stmt.execute(params![id, ms(at)]))
             .map_err(self.err("resolving an incident"))?;
         Ok(())
     }

@@ -109,8 +109,8 @@ pub struct Series {
     pub probe: String,
     pub location: String,
     /// The shard's own numbers for the names.
-    probe_key: i64,
-    location_key: i64,
+    pub(super) probe_key: i64,
+    pub(super) location_key: i64,
 }
 
 /// What merging one series did, and what it read to do it.

@@ -49,11 +49,9 @@ impl Writer<'_> {
     ) -> Result<i64, StoreError> {
         let payload = serde_json::to_string(n).map_err(|e| self.bad("outbox.payload", e))?;
         self.tx
-            .execute(
-                "INSERT INTO outbox (channel, probe, incident_id, event, payload, created_at, status, attempts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0)",
-                params![channel, n.probe_id, n.incident_id, n.event.as_str(), payload, ms(now)],
-            )
+            .prepare_cached("INSERT INTO outbox (channel, probe, incident_id, event, payload, created_at, status, attempts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0)")
+            .and_then(|mut stmt| stmt.execute(params![channel, n.probe_id, n.incident_id, n.event.as_str(), payload, ms(now)]))
             .map_err(self.err("queueing a notification"))?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -66,11 +64,9 @@ impl Writer<'_> {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let v: Option<i64> = self
             .tx
-            .query_row(
-                "SELECT MAX(created_at) FROM outbox WHERE channel = ?1 AND incident_id = ?2 AND event != 'test'",
-                params![channel, incident],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT MAX(created_at) FROM outbox WHERE channel = ?1 AND incident_id = ?2 AND event != 'test'")
+            .and_then(|mut stmt| stmt.query_row(params![channel, incident],
+                |r| r.get(0)))
             .optional()
             .map_err(self.err("reading the outbox"))?
             .flatten();
@@ -166,11 +162,9 @@ impl Store {
     pub fn claim(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let n = self
             .conn
-            .execute(
-                "UPDATE outbox SET claimed_until = ?2
-                 WHERE id = ?1 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < ?3)",
-                params![id, ms(now + CLAIM), ms(now)],
-            )
+            .prepare_cached("UPDATE outbox SET claimed_until = ?2
+                 WHERE id = ?1 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < ?3)")
+            .and_then(|mut stmt| stmt.execute(params![id, ms(now + CLAIM), ms(now)]))
             .map_err(StoreError::sqlite(&self.path, "claiming a notification"))?;
         Ok(n == 1)
     }
@@ -178,11 +172,11 @@ impl Store {
     /// Mark a notification delivered with the channel's answer.
     pub fn delivered(&self, id: i64, receipt: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn
-            .execute(
+            .prepare_cached(
                 "UPDATE outbox SET status = 'delivered', delivered_at = ?2, receipt = ?3,
                    attempts = attempts + 1, claimed_until = NULL WHERE id = ?1",
-                params![id, ms(now), receipt],
             )
+            .and_then(|mut stmt| stmt.execute(params![id, ms(now), receipt]))
             .map_err(StoreError::sqlite(
                 &self.path,
                 "marking a notification delivered",
@@ -200,12 +194,12 @@ impl Store {
         not_before: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         self.conn
-            .execute(
+            .prepare_cached(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, claimed_until = NULL,
                    status = CASE WHEN ?3 THEN 'failed' ELSE status END, not_before = ?4
                  WHERE id = ?1",
-                params![id, error, give_up, not_before.map(ms)],
             )
+            .and_then(|mut stmt| stmt.execute(params![id, error, give_up, not_before.map(ms)]))
             .map_err(StoreError::sqlite(
                 &self.path,
                 "recording a failed delivery",

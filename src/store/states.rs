@@ -70,12 +70,13 @@ impl Writer<'_> {
     ) -> Result<Option<LocationState>, StoreError> {
         let row = self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT state, up_streak, bad_streak, down_streak, last_result_at,
                         streak_since, streak_cause, streak_message, streak_count
                  FROM location_states WHERE probe = ?1 AND location = ?2",
-                params![probe, location],
-                |r| {
+            )
+            .and_then(|mut s| {
+                s.query_row(params![probe, location], |r| {
                     Ok((
                         (
                             r.get::<_, String>(0)?,
@@ -91,8 +92,8 @@ impl Writer<'_> {
                             r.get::<_, u32>(8)?,
                         ),
                     ))
-                },
-            )
+                })
+            })
             .optional()
             .map_err(self.err("reading a location state"))?;
         let Some(((state, up, bad, down, last), (since, cause, message, count))) = row else {
@@ -135,8 +136,7 @@ impl Writer<'_> {
         s: &LocationState,
     ) -> Result<(), StoreError> {
         self.tx
-            .execute(
-                "INSERT INTO location_states (probe, location, state, up_streak, bad_streak, down_streak,
+            .prepare_cached("INSERT INTO location_states (probe, location, state, up_streak, bad_streak, down_streak,
                    last_result_at, streak_since, streak_cause, streak_message, streak_count)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (probe, location) DO UPDATE SET
@@ -144,8 +144,8 @@ impl Writer<'_> {
                    bad_streak = excluded.bad_streak, down_streak = excluded.down_streak,
                    last_result_at = excluded.last_result_at, streak_since = excluded.streak_since,
                    streak_cause = excluded.streak_cause, streak_message = excluded.streak_message,
-                   streak_count = excluded.streak_count",
-                params![
+                   streak_count = excluded.streak_count")
+            .and_then(|mut stmt| stmt.execute(params![
                     probe,
                     location,
                     s.machine.state.as_str(),
@@ -157,8 +157,7 @@ impl Writer<'_> {
                     s.streak.as_ref().and_then(|f| f.cause.map(|c| c.as_str())),
                     s.streak.as_ref().and_then(|f| f.message.as_deref()),
                     s.streak.as_ref().map_or(0, |f| f.count),
-                ],
-            )
+                ]))
             .map_err(self.err("saving a location state"))?;
         Ok(())
     }
@@ -203,12 +202,10 @@ impl Writer<'_> {
     /// Save the aggregate state of `probe`.
     pub fn save_probe_state(&self, probe: &str, s: &ProbeState) -> Result<(), StoreError> {
         self.tx
-            .execute(
-                "INSERT INTO probe_states (probe, state, since, incident_id) VALUES (?1, ?2, ?3, ?4)
+            .prepare_cached("INSERT INTO probe_states (probe, state, since, incident_id) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (probe) DO UPDATE SET
-                   state = excluded.state, since = excluded.since, incident_id = excluded.incident_id",
-                params![probe, s.state.as_str(), ms(s.since), s.incident_id],
-            )
+                   state = excluded.state, since = excluded.since, incident_id = excluded.incident_id")
+            .and_then(|mut stmt| stmt.execute(params![probe, s.state.as_str(), ms(s.since), s.incident_id]))
             .map_err(self.err("saving a probe state"))?;
         Ok(())
     }
@@ -220,12 +217,11 @@ fn read_probe_state(
     conn: &rusqlite::Connection,
     probe: &str,
 ) -> rusqlite::Result<Option<RawProbeState>> {
-    conn.query_row(
-        "SELECT state, since, incident_id FROM probe_states WHERE probe = ?1",
-        params![probe],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .optional()
+    conn.prepare_cached("SELECT state, since, incident_id FROM probe_states WHERE probe = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![probe], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        })
+        .optional()
 }
 
 /// The first failed result of the current failure streak of a probe.

@@ -104,20 +104,17 @@ fn quiet_kind(d: &DayView, detail: Detail) -> Option<Quiet> {
     }
 }
 
-/// The index's label: dates, state and minutes, in one short line ("25 Sep:
-/// Down 25 min"); the probe page has the uptime and the incidents.
+/// The index's label: dates, state and minutes, in one short line ("25 Sep
+/// 2026: Down 25 min"); the probe page has the uptime and the incidents.
 fn brief_label(run: &[DayView], kind: Option<Quiet>) -> String {
     let (Some(first), Some(last)) = (run.first(), run.last()) else {
         return String::new();
     };
+    // With the year: a 90-day window may span two.
     let dates = if run.len() > 1 {
-        format!(
-            "{} – {}",
-            format::day_short(first.date),
-            format::day_short(last.date)
-        )
+        format::day_range(first.date, last.date)
     } else {
-        format::day_short(first.date)
+        first.date.format("%-d %b %Y").to_string()
     };
     match kind {
         Some(Quiet::Up) => format!("{dates}: Operational"),
@@ -276,8 +273,8 @@ mod tests {
             full.len()
         );
         assert_eq!(brief[0].n, 40);
-        assert_eq!(brief[0].label, "1 Jan – 9 Feb: Operational");
-        assert_eq!(brief[1].label, "10 Feb: Down 36 min");
+        assert_eq!(brief[0].label, "1 Jan – 9 Feb 2026: Operational");
+        assert_eq!(brief[1].label, "10 Feb 2026: Down 36 min");
         assert!(full.iter().any(|b| b.label.contains("API errors")));
     }
 }
