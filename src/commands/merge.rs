@@ -160,6 +160,11 @@ pub fn fold(
             continue;
         };
         let keep = |at: DateTime<Utc>| keep(cfg, &probe, at, now);
+        // What the target held of each series before this merge adds to it.
+        let held: Vec<Option<i64>> = series
+            .iter()
+            .map(|(_, s)| w.burn_latest_day(s))
+            .collect::<Result<_, _>>()?;
         let mut added: Vec<ProbeResult> = Vec::new();
         for (i, s) in &series {
             let m = w.merge_series(&shards[*i], s, &keep, &in_maintenance, &mut |rs| {
@@ -168,8 +173,8 @@ pub fn fold(
             lines[*i].merged += m;
         }
         add_burn_hours(w, cfg, &added)?;
-        for (i, s) in &series {
-            w.merge_burn_hours_of(&shards[*i], s)?;
+        for ((i, s), held) in series.iter().zip(held) {
+            w.merge_burn_hours_of(&shards[*i], s, held)?;
         }
         if let (Some(cfg), Some(total)) = (cfg, evaluation.as_mut()) {
             let e = evaluate(w, cfg, &added, now, alerts)?;

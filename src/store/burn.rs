@@ -443,24 +443,30 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The latest day of hourly counts the store holds of series `s`: read
+    /// before a merge adds to it, for [`Writer::merge_burn_hours_of`].
+    pub fn burn_latest_day(&self, s: &super::merge::Series) -> Result<Option<i64>, StoreError> {
+        let (p, l) = (self.key_of(&s.probe)?, self.key_of(&s.location)?);
+        self.tx
+            .prepare_cached("SELECT MAX(day) FROM burn_hours WHERE probe = ?1 AND location = ?2")
+            .and_then(|mut st| st.query_row(params![p, l], |r| r.get(0)))
+            .map_err(self.err("reading hourly counts"))
+    }
+
     /// After a merge of series `s`: a shard's day of hourly counts that
     /// holds more results than the target's is taken as it is (a location is
     /// probed by one runner, so the shard that knows most of its day has all
-    /// of it), as the daily rollups are. Only days from the target's latest
-    /// one of the series are read: earlier ones came from such a shard
-    /// already, so a merge's cost does not grow with the 32 days kept.
-    /// Returns how many days were copied.
+    /// of it), as the daily rollups are. Only days from `held`, the target's
+    /// latest day of the series before the merge, are read: earlier ones came
+    /// from such a shard already, so a merge's cost does not grow with the 32
+    /// days kept. Returns how many days were copied.
     pub fn merge_burn_hours_of(
         &self,
         shard: &Store,
         s: &super::merge::Series,
+        held: Option<i64>,
     ) -> Result<u64, StoreError> {
         let (p, l) = (self.key_of(&s.probe)?, self.key_of(&s.location)?);
-        let held: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT MAX(day) FROM burn_hours WHERE probe = ?1 AND location = ?2")
-            .and_then(|mut st| st.query_row(params![p, l], |r| r.get(0)))
-            .map_err(self.err("reading hourly counts"))?;
         let path = shard.path.as_path();
         let read = |e| StoreError::sqlite(path, "reading the shard's hourly counts")(e);
         let rows: Vec<(i64, Vec<u8>)> = shard
