@@ -191,15 +191,7 @@ pub fn encode(hour: i64, results: &[&ProbeResult]) -> Vec<u8> {
             previous.cert = secs;
         }
         if flags & PHASES != 0 {
-            let mask = phases
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.is_some())
-                .fold(0u8, |m, (i, _)| m | (1 << i));
-            out.push(mask);
-            for d in phases.into_iter().flatten() {
-                put(&mut out, micros(d));
-            }
+            put_phases(&mut out, phases);
         }
         if flags & EXTENSION != 0 {
             encode_ext(&mut out, r, &mut previous);
@@ -257,20 +249,29 @@ fn encode_ext(out: &mut Vec<u8>, r: &ProbeResult, previous: &mut Previous) {
     out.extend_from_slice(&values);
 }
 
-/// Reads a block front to back.
-struct Reader<'a> {
+/// Reads a block (of results or of flow steps) front to back.
+pub(super) struct Reader<'a> {
     data: &'a [u8],
     at: usize,
 }
 
-impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, BlockError> {
+impl<'a> Reader<'a> {
+    pub(super) fn new(data: &'a [u8]) -> Self {
+        Reader { data, at: 0 }
+    }
+
+    /// True when every byte has been read.
+    pub(super) fn at_end(&self) -> bool {
+        self.at == self.data.len()
+    }
+
+    pub(super) fn byte(&mut self) -> Result<u8, BlockError> {
         let b = *self.data.get(self.at).ok_or(BlockError("truncated"))?;
         self.at += 1;
         Ok(b)
     }
 
-    fn varint(&mut self) -> Result<u64, BlockError> {
+    pub(super) fn varint(&mut self) -> Result<u64, BlockError> {
         let rest = self.data.get(self.at..).ok_or(BlockError("truncated"))?;
         let (v, n) = u64::decode_var(rest).ok_or(BlockError("truncated varint"))?;
         self.at += n;
@@ -286,11 +287,53 @@ impl Reader<'_> {
         self.at = end;
         Ok(b)
     }
+
+    /// A count or length, never more than the bytes left: nothing is
+    /// allocated on trust.
+    pub(super) fn len(&mut self) -> Result<usize, BlockError> {
+        let n = usize::try_from(self.varint()?).map_err(|_| BlockError("bad length"))?;
+        if n > self.data.len().saturating_sub(self.at) + 1 {
+            return Err(BlockError("length larger than the block"));
+        }
+        Ok(n)
+    }
+
+    /// A length-prefixed UTF-8 string.
+    pub(super) fn string(&mut self) -> Result<String, BlockError> {
+        let n = self.len()?;
+        let b = self.bytes(n)?;
+        String::from_utf8(b.to_vec()).map_err(|_| BlockError("text is not UTF-8"))
+    }
+
+    /// The phases written by [`put_phases`].
+    pub(super) fn phases(&mut self) -> Result<[Option<Duration>; 5], BlockError> {
+        let mask = self.byte()?;
+        let mut phases = [None; 5];
+        for (i, slot) in phases.iter_mut().enumerate() {
+            if mask & (1 << i) != 0 {
+                *slot = Some(Duration::from_micros(self.varint()?));
+            }
+        }
+        Ok(phases)
+    }
+}
+
+/// Phases as a presence mask byte and one µs varint per phase present.
+pub(super) fn put_phases(out: &mut Vec<u8>, phases: [Option<Duration>; 5]) {
+    let mask = phases
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_some())
+        .fold(0u8, |m, (i, _)| m | (1 << i));
+    out.push(mask);
+    for d in phases.into_iter().flatten() {
+        put(out, micros(d));
+    }
 }
 
 /// How many results a block holds, without decoding them.
 pub fn count(data: &[u8]) -> Result<u64, BlockError> {
-    let mut r = Reader { data, at: 0 };
+    let mut r = Reader::new(data);
     if r.byte()? != VERSION {
         return Err(BlockError("unknown version (written by a newer Outpost?)"));
     }
@@ -305,7 +348,7 @@ pub fn decode(
     hour: i64,
 ) -> Result<Vec<ProbeResult>, BlockError> {
     let n = count(data)?;
-    let mut r = Reader { data, at: 0 };
+    let mut r = Reader::new(data);
     r.byte()?;
     r.varint()?;
     // Each result takes at least 7 bytes: never trust a count the data cannot hold.
@@ -364,15 +407,11 @@ pub fn decode(
         } else {
             None
         };
-        let mut phases = [None; 5];
-        if flags & PHASES != 0 {
-            let mask = r.byte()?;
-            for (i, slot) in phases.iter_mut().enumerate() {
-                if mask & (1 << i) != 0 {
-                    *slot = Some(us(r.varint()?));
-                }
-            }
-        }
+        let phases = if flags & PHASES != 0 {
+            r.phases()?
+        } else {
+            [None; 5]
+        };
         let [dns, connect, tls, ttfb, transfer] = phases;
         let ext = if flags & EXTENSION != 0 {
             decode_ext(&mut r, &mut previous)?

@@ -17,7 +17,7 @@ use std::time::Duration;
 use integer_encoding::VarInt;
 use rusqlite::{OptionalExtension, params};
 
-use super::block::{BLOCK_MS, BlockError, cause_code, cause_from};
+use super::block::{BLOCK_MS, BlockError, Reader, cause_code, cause_from, put_phases};
 use super::error::StoreError;
 use super::writer::Writer;
 use crate::model::{Outcome, Phases, ProbeResult, ResultId, StepRecord};
@@ -123,15 +123,7 @@ fn encode_step(out: &mut Vec<u8>, s: &StepRecord, index: &HashMap<&str, u64>) {
         put(out, u64::from(st));
     }
     if flags & PHASES != 0 {
-        let mask = phases
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.is_some())
-            .fold(0u8, |m, (i, _)| m | (1 << i));
-        out.push(mask);
-        for d in phases.into_iter().flatten() {
-            put(out, micros(d));
-        }
+        put_phases(out, phases);
     }
     if !s.captures.is_empty() {
         put(out, s.captures.len() as u64);
@@ -145,59 +137,9 @@ fn phase_list(p: &Phases) -> [Option<Duration>; 5] {
     [p.dns, p.connect, p.tls, p.ttfb, p.transfer]
 }
 
-/// Reads a step block front to back.
-struct Reader<'a> {
-    data: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, BlockError> {
-        let b = *self
-            .data
-            .get(self.at)
-            .ok_or(BlockError::new("truncated step block"))?;
-        self.at += 1;
-        Ok(b)
-    }
-
-    fn varint(&mut self) -> Result<u64, BlockError> {
-        let rest = self
-            .data
-            .get(self.at..)
-            .ok_or(BlockError::new("truncated step block"))?;
-        let (v, n) = u64::decode_var(rest).ok_or(BlockError::new("truncated varint"))?;
-        self.at += n;
-        Ok(v)
-    }
-
-    fn len(&mut self) -> Result<usize, BlockError> {
-        let n = usize::try_from(self.varint()?).map_err(|_| BlockError::new("bad length"))?;
-        // No count or length can exceed the bytes left: never allocate on trust.
-        if n > self.data.len().saturating_sub(self.at) + 1 {
-            return Err(BlockError::new("length larger than the step block"));
-        }
-        Ok(n)
-    }
-
-    fn string(&mut self) -> Result<String, BlockError> {
-        let n = self.len()?;
-        let end = self
-            .at
-            .checked_add(n)
-            .ok_or(BlockError::new("bad length"))?;
-        let b = self
-            .data
-            .get(self.at..end)
-            .ok_or(BlockError::new("truncated step block"))?;
-        self.at = end;
-        String::from_utf8(b.to_vec()).map_err(|_| BlockError::new("text is not UTF-8"))
-    }
-}
-
 /// Decode a step block into (start ms, id, steps), in block order.
 pub fn decode(data: &[u8], hour: i64) -> Result<Vec<(i64, ResultId, Vec<StepRecord>)>, BlockError> {
-    let mut r = Reader { data, at: 0 };
+    let mut r = Reader::new(data);
     if r.byte()? != VERSION {
         return Err(BlockError::new(
             "unknown step block version (written by a newer Outpost?)",
@@ -256,15 +198,11 @@ pub fn decode(data: &[u8], hour: i64) -> Result<Vec<(i64, ResultId, Vec<StepReco
             } else {
                 None
             };
-            let mut phases = [None; 5];
-            if flags & PHASES != 0 {
-                let mask = r.byte()?;
-                for (i, slot) in phases.iter_mut().enumerate() {
-                    if mask & (1 << i) != 0 {
-                        *slot = Some(us(r.varint()?));
-                    }
-                }
-            }
+            let phases = if flags & PHASES != 0 {
+                r.phases()?
+            } else {
+                [None; 5]
+            };
             let [dns, connect, tls, ttfb, transfer] = phases;
             let mut captures = Vec::new();
             if flags & CAPTURES != 0 {
@@ -292,7 +230,7 @@ pub fn decode(data: &[u8], hour: i64) -> Result<Vec<(i64, ResultId, Vec<StepReco
         }
         out.push((at, ResultId(u32::from_le_bytes(id)), steps));
     }
-    if r.at != data.len() {
+    if !r.at_end() {
         return Err(BlockError::new("trailing bytes in step block"));
     }
     Ok(out)
