@@ -18,7 +18,7 @@ use integer_encoding::VarInt;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::block::{self, hour_of};
-use super::results::name_key;
+use super::results::{Names, name_key, raw_blocks};
 use super::rollups::day_number;
 use super::writer::{Writer, ms};
 use super::{Store, StoreError};
@@ -140,20 +140,26 @@ fn hours_between(
         return Ok(Hours::new());
     };
     let (first_day, last_day) = (from.div_euclid(24), to.div_euclid(24));
-    let mut stmt = conn
+    let rows: Vec<(i64, i64, Vec<u8>)> = conn
         .prepare_cached(
-            "SELECT l.name, b.day, b.hours FROM burn_hours b JOIN names l ON l.id = b.location
-             WHERE b.probe = ?1 AND b.day >= ?2 AND b.day <= ?3",
+            "SELECT location, day, hours FROM burn_hours
+             WHERE probe = ?1 AND day >= ?2 AND day <= ?3",
         )
-        .map_err(StoreError::sqlite(path, "reading hourly counts"))?;
-    let rows: Vec<(String, i64, Vec<u8>)> = stmt
-        .query_map(params![p, first_day, last_day], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        .and_then(|mut stmt| {
+            stmt.query_map(params![p, first_day, last_day], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
         })
-        .and_then(|rows| rows.collect())
         .map_err(StoreError::sqlite(path, "reading hourly counts"))?;
+    // Names looked up apart: see `results::raw_blocks`.
+    let mut names = Names::new(conn);
     let mut out = Hours::new();
     for (location, day, data) in rows {
+        let location = names
+            .get(location)
+            .map_err(StoreError::sqlite(path, "reading a name"))?
+            .to_string();
         let hours =
             decode_hours(&data).map_err(|e| StoreError::bad_value(path, "burn_hours.hours", e))?;
         let slot = out.entry(location).or_default();
@@ -180,22 +186,10 @@ fn results_in(
         return Ok(Vec::new());
     };
     let (from_ms, to_ms) = (ms(from), ms(to));
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT b.hour, l.name, b.data FROM result_blocks b JOIN names l ON l.id = b.location
-             WHERE b.probe = ?1 AND b.hour >= ?2 AND b.hour <= ?3",
-        )
-        .map_err(StoreError::sqlite(path, "reading results"))?;
-    let rows: Vec<(i64, String, Vec<u8>)> = stmt
-        .query_map(params![p, hour_of(from_ms), hour_of(to_ms)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(StoreError::sqlite(path, "reading results"))?;
     let id = ProbeId(probe.to_string());
     let mut out = Vec::new();
-    for (hour, location, data) in rows {
-        let rs = block::decode(&data, &id, &location, hour)
+    for b in raw_blocks(conn, path, p, hour_of(from_ms), hour_of(to_ms), false)? {
+        let rs = block::decode(&b.data, &id, &b.location, b.hour)
             .map_err(|e| StoreError::bad_value(path, "result_blocks.data", e))?;
         out.extend(rs.into_iter().filter(|r| {
             let t = r.started_at.timestamp_millis();

@@ -16,7 +16,7 @@ use chrono::{Duration, NaiveDate};
 use integer_encoding::VarInt;
 use rusqlite::{OptionalExtension, params};
 
-use super::results::name_key;
+use super::results::{Names, name_key};
 use super::writer::Writer;
 use super::{Store, StoreError};
 use crate::model::ProbeResult;
@@ -71,12 +71,14 @@ fn decode_detail(data: &[u8]) -> Result<(PhaseSums, Histogram), String> {
     Ok((phases, latency))
 }
 
-/// A rollup row before its values are checked.
-type RawRollup = (String, String, i64, [i64; 6], Option<Vec<u8>>);
+/// A rollup row before its values are checked, its probe and location by
+/// number.
+type RawRollup = (i64, i64, i64, [i64; 6], Option<Vec<u8>>);
 
-const SELECT: &str = "SELECT p.name, l.name, r.day, r.runs, r.up, r.degraded, r.down,
+/// The names are looked up apart: see `results::raw_blocks` for why.
+const SELECT: &str = "SELECT r.probe, r.location, r.day, r.runs, r.up, r.degraded, r.down,
        r.maintenance, r.maintenance_down, r.detail
-     FROM day_rollups r JOIN names p ON p.id = r.probe JOIN names l ON l.id = r.location";
+     FROM day_rollups r";
 
 fn raw_rollup(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRollup> {
     Ok((
@@ -95,8 +97,19 @@ fn raw_rollup(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRollup> {
     ))
 }
 
-fn rollup_from(path: &std::path::Path, raw: RawRollup) -> Result<DayRollup, StoreError> {
+fn rollup_from(
+    path: &std::path::Path,
+    raw: RawRollup,
+    names: &mut Names<'_>,
+) -> Result<DayRollup, StoreError> {
     let (probe, location, day, c, detail) = raw;
+    let mut name = |key| {
+        names
+            .get(key)
+            .map(str::to_string)
+            .map_err(StoreError::sqlite(path, "reading a name"))
+    };
+    let (probe, location) = (name(probe)?, name(location)?);
     let bad = |column: &'static str, value: String| StoreError::bad_value(path, column, value);
     let count =
         |v: i64, column: &'static str| u64::try_from(v).map_err(|_| bad(column, v.to_string()));
@@ -144,7 +157,8 @@ impl Writer<'_> {
                     .optional()
             })
             .map_err(self.err("reading a rollup"))?;
-        raw.map(|r| rollup_from(self.path, r)).transpose()
+        raw.map(|r| rollup_from(self.path, r, &mut Names::new(self.tx)))
+            .transpose()
     }
 
     /// Write `r` over whatever rollup its probe, location and day had.
@@ -282,9 +296,7 @@ impl Store {
         else {
             return Ok(Vec::new());
         };
-        let sql = format!(
-            "{SELECT} WHERE r.probe = ?1 AND r.day >= ?2 AND r.day <= ?3 ORDER BY r.day, l.name"
-        );
+        let sql = format!("{SELECT} WHERE r.probe = ?1 AND r.day >= ?2 AND r.day <= ?3");
         let rows: Vec<RawRollup> = self
             .conn
             .prepare_cached(&sql)
@@ -293,7 +305,13 @@ impl Store {
                     .collect()
             })
             .map_err(StoreError::sqlite(path, "reading rollups"))?;
-        rows.into_iter().map(|r| rollup_from(path, r)).collect()
+        let mut names = Names::new(&self.conn);
+        let mut out = rows
+            .into_iter()
+            .map(|r| rollup_from(path, r, &mut names))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.day.cmp(&b.day).then_with(|| a.location.cmp(&b.location)));
+        Ok(out)
     }
 
     /// The rollups of one probe (`probe_key`) at one location
@@ -318,12 +336,13 @@ impl Store {
         let mut rows = stmt
             .query(params![probe_key, location_key, from_day])
             .map_err(StoreError::sqlite(path, "reading rollups"))?;
+        let mut names = Names::new(&self.conn);
         while let Some(row) = rows
             .next()
             .map_err(StoreError::sqlite(path, "reading rollups"))?
         {
             let raw = raw_rollup(row).map_err(StoreError::sqlite(path, "reading rollups"))?;
-            each(rollup_from(path, raw)?)?;
+            each(rollup_from(path, raw, &mut names)?)?;
         }
         Ok(())
     }
