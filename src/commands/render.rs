@@ -45,22 +45,30 @@ pub fn render_site(
             )
         },
     )?;
-    let site = render::gather::gather_slim(cfg, store, &human, now)
+    let frame = render::gather::frame(cfg, store, &human, now)
         .map_err(|e| CommandError::store(e.to_string()))?;
     tracing::debug!(
         probes = cfg.probes.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "gathered the site"
+        "read the site's frame"
     );
-    let mut recent = |p: &render::site::ProbeView| {
-        render::gather::page_data(store, &p.id, now)
-            .map(Some)
-            .map_err(|e| render::RenderError::Store(e.to_string()))
+    // Each thread reads its probes' history through a connection of its own.
+    let path = store.path();
+    let new_fill = || {
+        let reader = Store::reader(path).map_err(|e| render::RenderError::Store(e.to_string()))?;
+        let frame = &frame;
+        Ok(move |view: &mut render::site::ProbeView| {
+            let spec = &cfg.probes[view.position];
+            render::gather::fill(cfg, &reader, spec, view, frame.incidents.of(&view.id), now)
+                .map_err(|e| render::RenderError::Store(e.to_string()))
+        })
     };
-    let written = render::render_to(&site, templates, &mut recent, out).map_err(|e| match e {
-        render::RenderError::Template { .. } => CommandError::usage(e.to_string()),
-        _ => CommandError::store(e.to_string()),
-    })?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let written = render::render_to(frame.site.clone(), templates, out, workers, &new_fill)
+        .map_err(|e| match e {
+            render::RenderError::Template { .. } => CommandError::usage(e.to_string()),
+            _ => CommandError::store(e.to_string()),
+        })?;
     Ok(format!(
         "rendered {} files ({} KB) into {} in {} ms",
         written.files,

@@ -25,10 +25,7 @@ pub fn gather(
 
 /// [`gather`] without what only a probe's own page shows: its raw results of
 /// the last 24 hours (`recent`, which grows with its frequency: 1,440 points
-/// a day at one a minute) and its 30 days of latency (`daily_latency`). A
-/// site of 10,000 probes then holds what the index, the API and the feeds
-/// need; the probe pages read the rest one probe at a time with
-/// [`page_data`].
+/// a day at one a minute) and its 30 days of latency (`daily_latency`).
 pub fn gather_slim(
     cfg: &Config,
     store: &Store,
@@ -38,22 +35,6 @@ pub fn gather_slim(
     gather_with(cfg, store, human, now, false)
 }
 
-/// What the page of probe `id` shows beyond the slim site, as of `now`: the
-/// 24 h chart's points and the 30 days of latency.
-pub fn page_data(
-    store: &Store,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<(Vec<Point>, Vec<DayLatency>), StoreError> {
-    let recent = store.results_between(id, now - Duration::hours(24), now)?;
-    let today = now.date_naive();
-    let rollups = store.rollups(id, today - Duration::days(29), today)?;
-    Ok((
-        history::points(&recent),
-        history::daily_latency(&rollups, today),
-    ))
-}
-
 fn gather_with(
     cfg: &Config,
     store: &Store,
@@ -61,25 +42,73 @@ fn gather_with(
     now: DateTime<Utc>,
     keep_recent: bool,
 ) -> Result<Site, StoreError> {
-    let states = store.probe_states()?;
-    let auto_incidents = store.incidents()?;
-    // Each probe's own incidents, found once: filtering the whole list per
-    // probe was 10,000 × every incident at 10,000 probes.
-    let mut by_probe: std::collections::HashMap<&str, Vec<&Incident>> =
-        std::collections::HashMap::new();
-    for i in &auto_incidents {
-        by_probe.entry(i.probe.as_str()).or_default().push(i);
-    }
-    let mut groups: Vec<Group> = Vec::new();
-    for (position, spec) in cfg.probes.iter().enumerate() {
-        let own = by_probe
-            .get(spec.id.0.as_str())
-            .map_or(&[][..], Vec::as_slice);
-        let mut view = probe_view(cfg, store, spec, position, states.get(&spec.id.0), own, now)?;
+    let mut frame = frame(cfg, store, human, now)?;
+    let specs = cfg.probes.iter();
+    for (view, spec) in frame
+        .site
+        .groups
+        .iter_mut()
+        .flat_map(|g| &mut g.probes)
+        .zip(specs)
+    {
+        fill(cfg, store, spec, view, frame.incidents.of(&view.id), now)?;
         if !keep_recent {
             view.recent = Vec::new();
             view.daily_latency = Vec::new();
         }
+    }
+    Ok(frame.site)
+}
+
+/// The site without the probes' history: each probe's state and latest
+/// result, the incidents, maintenance and the banner. Cheap to read, and
+/// enough for any page to name, group and link every probe; [`fill`] then
+/// reads each probe's history, one probe at a time.
+pub struct Frame {
+    pub site: Site,
+    pub incidents: ProbeIncidents,
+}
+
+/// The store's automatic incidents by probe.
+pub struct ProbeIncidents {
+    all: Vec<Incident>,
+    /// Indexes into `all`, found once: filtering the whole list per probe
+    /// was 10,000 × every incident at 10,000 probes.
+    by_probe: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl ProbeIncidents {
+    fn new(all: Vec<Incident>) -> Self {
+        let mut by_probe: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (n, i) in all.iter().enumerate() {
+            by_probe.entry(i.probe.clone()).or_default().push(n);
+        }
+        ProbeIncidents { all, by_probe }
+    }
+
+    /// The automatic incidents of probe `id`, in the store's order.
+    pub fn of(&self, id: &str) -> Vec<&Incident> {
+        self.by_probe
+            .get(id)
+            .map(|ix| ix.iter().map(|i| &self.all[*i]).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Read the [`Frame`] of the site as of `now`: probes in config order, each
+/// view without history (see [`fill`]).
+pub fn frame(
+    cfg: &Config,
+    store: &Store,
+    human: &[HumanIncident],
+    now: DateTime<Utc>,
+) -> Result<Frame, StoreError> {
+    let states = store.probe_states()?;
+    let auto_incidents = store.incidents()?;
+    let mut groups: Vec<Group> = Vec::new();
+    for (position, spec) in cfg.probes.iter().enumerate() {
+        let view = bare_view(cfg, store, spec, position, states.get(&spec.id.0), now)?;
         let name = spec.group.clone();
         match groups.iter_mut().find(|g| g.name == name) {
             Some(g) => g.probes.push(view),
@@ -102,7 +131,7 @@ fn gather_with(
         .collect();
     let incidents = incidents(&auto_incidents, human, &names, &public, now);
     let probes: Vec<&ProbeView> = groups.iter().flat_map(|g| &g.probes).collect();
-    Ok(Site {
+    let site = Site {
         page: PageInfo {
             title: cfg.page.title.clone(),
             description: cfg.page.description.clone(),
@@ -119,6 +148,10 @@ fn gather_with(
         maintenance: maintenance(cfg, now),
         groups,
         incidents,
+    };
+    Ok(Frame {
+        site,
+        incidents: ProbeIncidents::new(auto_incidents),
     })
 }
 
@@ -170,16 +203,16 @@ pub fn overall(probes: &[&ProbeView]) -> Overall {
     }
 }
 
-fn probe_view(
+/// A probe's view without its history: what it is, its state and its
+/// latest result.
+fn bare_view(
     cfg: &Config,
     store: &Store,
     spec: &ProbeSpec,
     position: usize,
     stored: Option<&crate::store::states::ProbeState>,
-    own_incidents: &[&Incident],
     now: DateTime<Utc>,
 ) -> Result<ProbeView, StoreError> {
-    let id = spec.id.0.as_str();
     let latest = store.results_for(&spec.id, 1)?.into_iter().next();
     let in_window = cfg.maintenance.iter().any(|m| m.covers(&spec.id, now));
     let fresh = latest.as_ref().is_some_and(|r| {
@@ -192,14 +225,8 @@ fn probe_view(
         (false, Some(s), true) => s.state,
         _ => State::Unknown,
     };
-    let recent = store.results_between(id, now - Duration::hours(24), now)?;
-    let mut h = history::probe_history(cfg, store, spec, &recent, own_incidents, now)?;
-    let burn = crate::evaluate::burn::status::read(store, cfg, spec, now)?;
-    if let Some(today) = h.days.last_mut() {
-        today_reflects_now(today, state);
-    }
     Ok(ProbeView {
-        id: id.to_string(),
+        id: spec.id.0.clone(),
         name: spec.name.clone(),
         group: spec.group.clone(),
         position,
@@ -209,25 +236,58 @@ fn probe_view(
             .then(|| public_target(&spec.target_display)),
         state,
         state_since: stored.map(|s| s.since),
-        first_seen: h.first_seen,
+        first_seen: None,
         latest: latest
             .as_ref()
             .map(|r| latest_result(r, spec.public_target)),
-        days: h.days,
-        uptime: h.uptime,
-        p50: h.p50,
-        p95: h.p95,
-        p99: h.p99,
+        days: Vec::new(),
+        uptime: Windows::default(),
+        p50: Windows::default(),
+        p95: Windows::default(),
+        p99: Windows::default(),
         slo: spec.slo,
-        slo_budget_left: h.budget_left,
-        burn,
-        recent: history::points(&recent),
-        daily_latency: h.daily_latency,
-        weeks: h.weeks,
-        months: h.months,
-        locations: locations(&recent),
-        steps: super::steps::step_stats(&recent, spec.public_target),
+        slo_budget_left: None,
+        burn: Default::default(),
+        recent: Vec::new(),
+        daily_latency: Vec::new(),
+        weeks: Vec::new(),
+        months: Vec::new(),
+        locations: Vec::new(),
+        steps: Vec::new(),
     })
+}
+
+/// Read the history of `spec` into `view` (from [`frame`]): its day bars,
+/// windows, budgets, the last 24 hours of results and 30 days of latency.
+/// `own` are its automatic incidents.
+pub fn fill(
+    cfg: &Config,
+    store: &Store,
+    spec: &ProbeSpec,
+    view: &mut ProbeView,
+    own: Vec<&Incident>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let recent = store.results_between(&spec.id.0, now - Duration::hours(24), now)?;
+    let mut h = history::probe_history(cfg, store, spec, &recent, &own, now)?;
+    if let Some(today) = h.days.last_mut() {
+        today_reflects_now(today, view.state);
+    }
+    view.burn = crate::evaluate::burn::status::read(store, cfg, spec, now)?;
+    view.first_seen = h.first_seen;
+    view.days = h.days;
+    view.uptime = h.uptime;
+    view.p50 = h.p50;
+    view.p95 = h.p95;
+    view.p99 = h.p99;
+    view.slo_budget_left = h.budget_left;
+    view.recent = history::points(&recent);
+    view.daily_latency = h.daily_latency;
+    view.weeks = h.weeks;
+    view.months = h.months;
+    view.locations = locations(&recent);
+    view.steps = super::steps::step_stats(&recent, spec.public_target);
+    Ok(())
 }
 
 /// A target as it may be shown: the config's text (so `${NAME}` references,

@@ -23,109 +23,116 @@ use tera::Context;
 
 pub use templates::BUILT_IN;
 
-use super::site::{DayLatency, Point, ProbeView};
+use super::site::ProbeView;
 use super::{File, RenderError, Site};
 use templates::Templates;
 use view::Views;
 
-/// Render the HTML pages.
+/// Render the HTML pages, each probe page from its view's own `recent` and
+/// `daily_latency`.
 pub fn pages(site: &Site, templates: Option<&Path>) -> Result<Vec<File>, RenderError> {
+    let pages = Renderer::new(site, templates)?;
     let mut files = Vec::new();
-    pages_into(site, templates, &mut |_| Ok(None), &mut |f| {
+    pages.site_pages(&mut |f| {
         files.push(f);
         Ok(())
     })?;
+    for p in pages.views.probes() {
+        files.push(pages.probe_page(p)?);
+    }
     Ok(files)
 }
 
-/// Where a probe page gets its last 24 hours of results and 30 days of
-/// latency: `None` to use the site's `recent` and `daily_latency`, or the
-/// data read just for this page.
-pub type PageData<'a> =
-    dyn FnMut(&ProbeView) -> Result<Option<(Vec<Point>, Vec<DayLatency>)>, RenderError> + 'a;
+/// What every page of one render shares: the templates and the site's
+/// views. Probe pages need of the other probes only their names, groups and
+/// incidents, so they can be rendered from a site whose other views are
+/// still bare (see `gather::frame`).
+pub struct Renderer<'s> {
+    templates: Templates,
+    /// Only overrides get the raw site (see `site_pages`).
+    custom: bool,
+    site: &'s Site,
+    views: Views<'s>,
+    common: view::Common,
+}
 
-/// Render the HTML pages, handing each to `sink` as soon as it is rendered,
-/// so a site of 10,000 probe pages never holds more than one of them.
-pub fn pages_into(
-    site: &Site,
-    templates: Option<&Path>,
-    recent: &mut PageData<'_>,
-    sink: &mut dyn FnMut(File) -> Result<(), RenderError>,
-) -> Result<(), RenderError> {
-    let templates_dir = templates;
-    let templates = Templates::load(templates)?;
-    let views = Views::new(site);
-    let common = views.common();
+impl<'s> Renderer<'s> {
+    pub fn new(site: &'s Site, templates: Option<&Path>) -> Result<Self, RenderError> {
+        let views = Views::new(site);
+        let common = views.common();
+        Ok(Renderer {
+            templates: Templates::load(templates)?,
+            custom: templates.is_some(),
+            site,
+            views,
+            common,
+        })
+    }
 
-    let description = common.description.clone().unwrap_or_else(|| {
-        format!(
-            "Current status and incident history of {}.",
-            format::isolate(&common.title)
-        )
-    });
-    let base = |path: &str, root: &str, title: String, description: String| {
+    fn context(&self, path: &str, root: &str, title: String, description: String) -> Context {
         let mut ctx = Context::new();
-        ctx.insert("page", &common);
+        ctx.insert("page", &self.common);
         ctx.insert("root", root);
         ctx.insert("path", path);
         ctx.insert("doc_title", &title);
         ctx.insert("doc_description", &description);
         ctx
-    };
-
-    let mut ctx = base(
-        "index.html",
-        "",
-        format!("{} status", format::isolate(&common.title)),
-        description,
-    );
-    ctx.insert("index", &views.index());
-    // The whole site as a template value costs tens of kilobytes a probe;
-    // the built-in templates do not use it, so only overrides get it.
-    if templates_dir.is_some() {
-        ctx.insert("site", site);
     }
-    sink(page(&templates, "index.html", "index.html", &ctx)?)?;
-    drop(ctx);
 
-    let mut ctx = base(
-        "history.html",
-        "",
-        format!("Incident history · {}", format::isolate(&common.title)),
-        format!(
-            "Every incident of {}, newest first.",
-            format::isolate(&common.title)
-        ),
-    );
-    ctx.insert("months", &views.history());
-    sink(page(&templates, "history.html", "history.html", &ctx)?)?;
+    /// index.html and history.html, each handed to `sink`.
+    pub fn site_pages(
+        &self,
+        sink: &mut dyn FnMut(File) -> Result<(), RenderError>,
+    ) -> Result<(), RenderError> {
+        let title = format::isolate(&self.common.title);
+        let description = self
+            .common
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("Current status and incident history of {title}."));
+        let mut ctx = self.context("index.html", "", format!("{title} status"), description);
+        ctx.insert("index", &self.views.index());
+        // The whole site as a template value costs tens of kilobytes a
+        // probe; the built-in templates do not use it, so only overrides
+        // get it.
+        if self.custom {
+            ctx.insert("site", self.site);
+        }
+        sink(page(&self.templates, "index.html", "index.html", &ctx)?)?;
+        drop(ctx);
 
-    for p in views.probes() {
-        let loaded = recent(p)?;
-        let detail = match &loaded {
-            Some((points, daily)) => views.probe(p, points, daily),
-            None => views.probe(p, &p.recent, &p.daily_latency),
-        };
+        let mut ctx = self.context(
+            "history.html",
+            "",
+            format!("Incident history · {title}"),
+            format!("Every incident of {title}, newest first."),
+        );
+        ctx.insert("months", &self.views.history());
+        sink(page(&self.templates, "history.html", "history.html", &ctx)?)
+    }
+
+    /// probe/ID.html of `p`, a view with its history filled in.
+    pub fn probe_page(&self, p: &ProbeView) -> Result<File, RenderError> {
+        let detail = self.views.probe(p, &p.recent, &p.daily_latency);
         let path = format!("probe/{}.html", detail.row.slug);
-        let mut ctx = base(
+        let mut ctx = self.context(
             &path,
             "../",
             format!(
                 "{} · {} status",
                 format::isolate(&p.name),
-                format::isolate(&common.title)
+                format::isolate(&self.common.title)
             ),
             format!(
                 "{}: {}. Uptime and latency over {} days.",
                 format::isolate(&p.name),
                 detail.row.status.word,
-                common.history_days
+                self.common.history_days
             ),
         );
         ctx.insert("probe", &detail);
-        sink(page(&templates, "probe.html", &path, &ctx)?)?;
+        page(&self.templates, "probe.html", &path, &ctx)
     }
-    Ok(())
 }
 
 fn page(t: &Templates, template: &str, path: &str, ctx: &Context) -> Result<File, RenderError> {

@@ -13,6 +13,7 @@ pub mod site;
 pub mod statuspage;
 pub mod steps;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use site::Site;
@@ -65,37 +66,120 @@ pub struct Written {
     pub bytes: usize,
 }
 
-/// Render every output of `site` straight into `out`, each file written as
-/// soon as it is rendered: memory holds one page at a time, not the site.
-///
-/// `recent` gives each probe page its last 24 hours of results and 30 days
-/// of latency when the site was gathered without them (see
-/// [`gather::gather_slim`]).
-pub fn render_to(
-    site: &Site,
+/// Render every output of the site into `out`, given its frame (a site
+/// whose probe views are bare: see [`gather::frame`]). Each probe's history
+/// is read once, by the `fill` that `new_fill` makes for each of `workers`
+/// threads; its page is written at once, and its view, without the raw
+/// points only its page shows, is kept for the index, the API and the feeds.
+/// Memory holds one probe's data per thread, not the site's.
+pub fn render_to<M, F>(
+    mut site: Site,
     templates: Option<&Path>,
-    recent: &mut html::PageData<'_>,
     out: &Path,
-) -> Result<Written, RenderError> {
-    let mut written = Written::default();
-    // Folders made so far: 10,000 probe pages share one, and asking the file
-    // system again for each page was a tenth of the render's time.
-    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    workers: usize,
+    new_fill: &M,
+) -> Result<Written, RenderError>
+where
+    M: Fn() -> Result<F, RenderError> + Sync,
+    F: FnMut(&mut site::ProbeView) -> Result<(), RenderError>,
+{
+    let (filled, mut written) = probe_pages(&site, templates, out, workers, new_fill)?;
+    for (view, full) in site
+        .groups
+        .iter_mut()
+        .flat_map(|g| &mut g.probes)
+        .zip(filled)
+    {
+        *view = full;
+    }
+    // Folders made so far: asking the file system again for each file was a
+    // tenth of the render's time.
+    let mut made: HashSet<PathBuf> = HashSet::new();
     let mut sink = |f: File| -> Result<(), RenderError> {
         written.files += 1;
         written.bytes += f.bytes.len();
         write_in(&f, out, &mut made)
     };
-    html::pages_into(site, templates, recent, &mut sink)?;
-    for f in statuspage::files(site)
+    html::Renderer::new(&site, templates)?.site_pages(&mut sink)?;
+    for f in statuspage::files(&site)
         .into_iter()
-        .chain(feeds::files(site))
-        .chain(badge::files(site))
-        .chain([metrics::file(site)])
+        .chain(feeds::files(&site))
+        .chain(badge::files(&site))
+        .chain([metrics::file(&site)])
     {
         sink(f)?;
     }
     Ok(written)
+}
+
+/// Fill and write every probe page of `site` (see [`render_to`]); returns
+/// the filled views, without raw points, in the site's order.
+fn probe_pages<M, F>(
+    site: &Site,
+    templates: Option<&Path>,
+    out: &Path,
+    workers: usize,
+    new_fill: &M,
+) -> Result<(Vec<site::ProbeView>, Written), RenderError>
+where
+    M: Fn() -> Result<F, RenderError> + Sync,
+    F: FnMut(&mut site::ProbeView) -> Result<(), RenderError>,
+{
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let bare: Vec<&site::ProbeView> = site.groups.iter().flat_map(|g| &g.probes).collect();
+    let pages = html::Renderer::new(site, templates)?;
+    let folder = out.join("probe");
+    std::fs::create_dir_all(&folder).map_err(|source| RenderError::Io {
+        path: folder.clone(),
+        source,
+    })?;
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || -> Result<(Vec<(usize, site::ProbeView)>, Written), RenderError> {
+        let mut fill = new_fill()?;
+        let mut made: HashSet<PathBuf> = HashSet::from([folder.clone()]);
+        let (mut done, mut written) = (Vec::new(), Written::default());
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(b) = bare.get(i) else { break };
+            let mut view = (*b).clone();
+            let page = fill(&mut view).and_then(|()| pages.probe_page(&view));
+            let page = page.and_then(|f| {
+                written.files += 1;
+                written.bytes += f.bytes.len();
+                write_in(&f, out, &mut made)
+            });
+            if let Err(e) = page {
+                failed.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+            view.recent = Vec::new();
+            view.daily_latency = Vec::new();
+            done.push((i, view));
+        }
+        Ok((done, written))
+    };
+    let each: Vec<_> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..workers.max(1)).map(|_| s.spawn(work)).collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut filled = Vec::with_capacity(bare.len());
+    let mut written = Written::default();
+    for r in each {
+        let (done, w) = r?;
+        filled.extend(done);
+        written.files += w.files;
+        written.bytes += w.bytes;
+    }
+    filled.sort_by_key(|(i, _)| *i);
+    Ok((filled.into_iter().map(|(_, v)| v).collect(), written))
 }
 
 /// Write `files` under `out`, creating folders; each file is written to a
@@ -108,15 +192,11 @@ pub fn write(files: &[File], out: &Path) -> Result<(), RenderError> {
 }
 
 fn write_one(f: &File, out: &Path) -> Result<(), RenderError> {
-    write_in(f, out, &mut std::collections::HashSet::new())
+    write_in(f, out, &mut HashSet::new())
 }
 
 /// [`write_one`], creating only folders not in `made`.
-fn write_in(
-    f: &File,
-    out: &Path,
-    made: &mut std::collections::HashSet<PathBuf>,
-) -> Result<(), RenderError> {
+fn write_in(f: &File, out: &Path, made: &mut HashSet<PathBuf>) -> Result<(), RenderError> {
     let path = out.join(&f.path);
     if let Some(dir) = path.parent()
         && !made.contains(dir)

@@ -91,6 +91,25 @@ impl Store {
         })
     }
 
+    /// Another connection to the store at `path`, already opened (checked
+    /// and migrated) with [`Store::open`], for reading only: one per thread
+    /// that reads beside it (a render reads probes on every core).
+    pub fn reader(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(StoreError::sqlite(path, "opening the store for reading"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(StoreError::sqlite(path, "setting busy_timeout"))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
     /// Run `f` in one write transaction (`BEGIN IMMEDIATE`, so an overlapping
     /// run waits its turn through busy_timeout instead of failing): the run's
     /// results, state changes and queued notifications commit together.
