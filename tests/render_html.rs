@@ -421,11 +421,32 @@ fn big_site() -> Site {
     s
 }
 
+/// The stylesheet every page links.
+fn stylesheet(site: &Site) -> String {
+    html::pages(site, None)
+        .expect("pages render")
+        .into_iter()
+        .map(text)
+        .find(|(path, _)| path == "style.css")
+        .expect("style.css")
+        .1
+}
+
+/// Outpost's own script, as every page inlines it.
+fn own_script() -> String {
+    format!(
+        "<script>\n{}\n</script>",
+        include_str!("../templates/dismiss.js")
+    )
+}
+
+/// The HTML pages (not the stylesheet they share).
 fn render(site: &Site) -> HashMap<String, String> {
     html::pages(site, None)
         .expect("pages render")
         .into_iter()
         .map(text)
+        .filter(|(path, _)| path.ends_with(".html"))
         .collect()
 }
 
@@ -582,7 +603,7 @@ fn no_data_days_are_marked_and_drawn_apart() {
         60
     );
     // Drawn apart: a short grey dash instead of a full bar, and in the key.
-    assert!(index.contains(".bars .none{--c:var(--none);background-size:"));
+    assert!(stylesheet(&site()).contains(".bars .none{--c:var(--none);background-size:"));
     assert!(index.contains("<span class=\"k none\">No data</span>"));
 }
 
@@ -599,8 +620,11 @@ fn hostile_text_is_escaped_on_every_page() {
         ] {
             assert!(!html.contains(raw), "{path} contains raw {raw:?}");
         }
-        // The only scripts would be ours, and there are none.
-        assert!(!html.contains("<script"), "{path} has a script");
+        // The only script is ours.
+        assert!(
+            !html.replace(&own_script(), "").contains("<script"),
+            "{path} has a script"
+        );
     }
     let index = &pages["index.html"];
     assert!(
@@ -674,15 +698,37 @@ fn a_broken_template_is_a_template_error_naming_it() {
 fn pages_request_nothing_from_other_hosts() {
     let mut s = site();
     s.page.url = Some("https://status.acme.test/".into());
+    let files: HashMap<String, String> = html::pages(&s, None)
+        .expect("pages render")
+        .into_iter()
+        .map(text)
+        .collect();
+    let css = &files["style.css"];
+    assert!(!css.contains("@import") && !css.contains("url("), "{css}");
+    // The one script is Outpost's own, inline (Esc closes a day's tooltip).
+    let own_script = own_script();
     for (path, html) in render(&s) {
-        for bad in [
-            "<script",
-            "@import",
-            "url(",
-            "<link rel=\"stylesheet\"",
-            "<iframe",
-            "<img",
-        ] {
+        assert_eq!(html.matches("<script").count(), 1, "{path}");
+        assert!(html.contains(&own_script), "{path}");
+        let html = html.replace(&own_script, "");
+        // The one stylesheet is the site's own.
+        let root = if path.starts_with("probe/") {
+            "../"
+        } else {
+            ""
+        };
+        assert_eq!(
+            html.matches("<link rel=\"stylesheet\"").count(),
+            1,
+            "{path}"
+        );
+        assert!(
+            html.contains(&format!(
+                "<link rel=\"stylesheet\" href=\"{root}style.css\">"
+            )),
+            "{path}"
+        );
+        for bad in ["<script", "@import", "url(", "<iframe", "<img"] {
             assert!(!html.contains(bad), "{path} has {bad}");
         }
         // Absolute URLs only in links built from page.url.
@@ -711,9 +757,14 @@ fn relative_links_lead_to_rendered_files() {
         .keys()
         .cloned()
         .chain(
-            ["history.atom", "history.rss", "api/v2/summary.json"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "history.atom",
+                "history.rss",
+                "api/v2/summary.json",
+                "style.css",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         )
         .collect();
     for (path, html) in &pages {
@@ -751,16 +802,19 @@ fn every_page_is_a_proper_document() {
             "<h1",
             "rel=\"alternate\" type=\"application/atom+xml\"",
             "rel=\"alternate\" type=\"application/rss+xml\"",
-            "prefers-color-scheme:dark",
-            ":focus-visible",
             "<time datetime=\"2026-11-25T10:00:00Z\">25 Nov 2026, 10:00 UTC</time>",
             "api/v2/summary.json",
         ] {
             assert!(html.contains(needle), "{path} lacks {needle}");
         }
         assert_eq!(html.matches("<h1").count(), 1, "{path} has one h1");
+        assert!(html.contains("href=\"style.css\"") || html.contains("href=\"../style.css\""));
         let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
         assert!(title.contains("Acme"), "{path}: {title}");
+    }
+    let css = stylesheet(&site());
+    for needle in ["prefers-color-scheme:dark", ":focus-visible"] {
+        assert!(css.contains(needle), "style.css lacks {needle}");
     }
 }
 
@@ -1038,7 +1092,7 @@ fn groups_with_some_members_down_say_partial_outage_in_orange() {
     let core = section(index, "aria-labelledby=\"g-core\"");
     assert!(core.contains("s-partial"), "{core}");
     assert!(core.contains("Partial outage"));
-    assert!(pages["index.html"].contains("--partial:"));
+    assert!(stylesheet(&site()).contains("--partial:"));
 }
 
 #[test]

@@ -259,16 +259,33 @@ fn tags(html: &str) -> Vec<Tag> {
 
 /// Problems with the live markup of an HTML document (or an HTML fragment
 /// from a feed): scripts, images, frames, event handlers, `javascript:` URLs,
-/// a second style block.
+/// style blocks (pages link the site's own `style.css`) and other
+/// stylesheets. Outpost's own inline script is taken out first.
 fn live_markup(html: &str) -> Vec<String> {
+    let own = format!(
+        "<script>\n{}\n</script>",
+        include_str!("../templates/dismiss.js")
+    );
+    let html = html.replace(&own, "");
     let mut problems = Vec::new();
-    let mut styles = 0;
-    for tag in tags(html) {
+    for tag in tags(&html) {
         match tag.name.as_str() {
-            "script" | "/script" | "img" | "iframe" | "object" | "embed" => {
+            "script" | "/script" | "img" | "iframe" | "object" | "embed" | "style" => {
                 problems.push(format!("live <{}> tag: {}", tag.name, tag.text));
             }
-            "style" => styles += 1,
+            "link" => {
+                let attr = |n: &str| {
+                    tag.attrs
+                        .iter()
+                        .find(|(k, _)| k == n)
+                        .map(|(_, v)| v.as_str())
+                };
+                if attr("rel") == Some("stylesheet")
+                    && !matches!(attr("href"), Some("style.css" | "../style.css"))
+                {
+                    problems.push(format!("another stylesheet: {}", tag.text));
+                }
+            }
             _ => {}
         }
         for (name, value) in &tag.attrs {
@@ -280,9 +297,6 @@ fn live_markup(html: &str) -> Vec<String> {
                 problems.push(format!("script URL in {name}: {}", tag.text));
             }
         }
-    }
-    if styles > 1 {
-        problems.push(format!("{styles} <style> blocks"));
     }
     problems
 }
@@ -419,7 +433,18 @@ fn tag_scanner_finds_live_markup() {
         1
     );
     assert_eq!(live_markup("<svg/onload=alert(1)>").len(), 1);
-    assert_eq!(live_markup("<style></style><style></style>").len(), 1);
+    assert_eq!(live_markup("<style></style>").len(), 1);
+    assert_eq!(
+        live_markup("<link rel=\"stylesheet\" href=\"https://x.test/a.css\">").len(),
+        1
+    );
+    assert!(live_markup("<link rel=\"stylesheet\" href=\"../style.css\">").is_empty());
+    let own = format!(
+        "<script>\n{}\n</script>",
+        include_str!("../templates/dismiss.js")
+    );
+    assert!(live_markup(&own).is_empty());
+    assert_eq!(live_markup(&own.replace("Escape", "Enter")).len(), 2);
 }
 
 /// `promtool`, when installed.

@@ -79,11 +79,18 @@ impl<'s> Renderer<'s> {
         ctx
     }
 
-    /// index.html and history.html, each handed to `sink`.
+    /// index.html, history.html and the stylesheet every page links, each
+    /// handed to `sink`.
     pub fn site_pages(
         &self,
         sink: &mut dyn FnMut(File) -> Result<(), RenderError>,
     ) -> Result<(), RenderError> {
+        sink(page(
+            &self.templates,
+            "style.css",
+            "style.css",
+            &Context::new(),
+        )?)?;
         let title = format::isolate(&self.common.title);
         let description = self
             .common

@@ -142,14 +142,17 @@ async function watchedPage(context, origin) {
 async function open(context, origin, url) {
   const w = await watchedPage(context, origin);
   await w.page.goto(url, { waitUntil: 'load' });
-  // The page needs no JavaScript and must run none.
+  // The page needs no JavaScript; its one script is inline, Outpost's own
+  // (Esc dismisses a tooltip), and loads nothing.
   const live = await w.page.evaluate(() => ({
-    scripts: document.scripts.length,
+    scripts: [...document.scripts].filter((s) => s.src || !s.textContent.includes('Escape')).length,
+    inline: document.scripts.length,
     handlers: [...document.querySelectorAll('*')].flatMap((e) =>
       [...e.attributes].filter((a) => a.name.startsWith('on')).map((a) => `${e.tagName.toLowerCase()}[${a.name}]`),
     ),
   }));
-  if (live.scripts) w.problems.push(`${live.scripts} <script> element(s)`);
+  if (live.scripts) w.problems.push(`${live.scripts} <script> element(s) besides Outpost's own`);
+  if (live.inline > 1) w.problems.push(`${live.inline} <script> elements`);
   for (const h of live.handlers) w.problems.push(`event handler attribute ${h}`);
   return w;
 }
@@ -303,6 +306,7 @@ async function checkIndex(context, origin, base, components, summary) {
   await todayMatchesNow(where, page);
   await forcedColours(where, page);
   await hoverableTooltip(where, page);
+  await escDismisses(where, page);
   await bidiIsolated(where, page);
 
   // (6) axe, light then dark
@@ -399,6 +403,57 @@ async function hoverableTooltip(where, page) {
     if (!shown) fail(where, `the tooltip vanished with the pointer ${dy}px above its bar`);
   }
   await page.mouse.move(0, 0);
+}
+
+// Issue 11 (11): Esc dismisses a bar's tooltip, hovered or focused, without
+// moving the pointer or focus; it comes back once they leave and return.
+async function escDismisses(where, page) {
+  const bars = page.locator('main ol.bars > li');
+  const bar = bars.first();
+  const box = await bar.boundingBox();
+  if (!box) return fail(where, 'no day bar for Esc');
+  const shown = (l) => l.evaluate((e) => {
+    const a = getComputedStyle(e, '::after');
+    return a.display !== 'none' && a.content !== 'none' && a.content !== 'normal';
+  });
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  if (!(await shown(bar))) fail(where, 'hovering a day bar shows no tooltip');
+  await page.keyboard.press('Escape');
+  if (await shown(bar)) fail(where, 'Esc left the hovered bar\'s tooltip open');
+  await page.mouse.move(0, 0);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  if (!(await shown(bar))) fail(where, 'the tooltip stayed dismissed after the pointer left and came back');
+  await page.mouse.move(0, 0);
+
+  const other = bars.nth(1);
+  await other.focus();
+  if (!(await shown(other))) fail(where, 'a focused day bar shows no tooltip');
+  await page.keyboard.press('Escape');
+  if (await shown(other)) fail(where, 'Esc left the focused bar\'s tooltip open');
+  await bar.focus();
+  await other.focus();
+  if (!(await shown(other))) fail(where, 'the tooltip stayed dismissed after focus left and came back');
+  await other.blur();
+  note('  Esc dismisses a hovered and a focused tooltip; each returns on the next hover or focus');
+}
+
+// Without JavaScript the page is whole: its rows, bars and their tooltips.
+async function withoutScript(browser, origin, base) {
+  const context = await browser.newContext({ viewport: DESKTOP, javaScriptEnabled: false });
+  const w = await open(context, origin, base + 'index.html');
+  const bar = w.page.locator('main ol.bars > li').first();
+  await bar.focus();
+  const state = await bar.evaluate((e) => ({
+    bars: document.querySelectorAll('main ol.bars > li').length,
+    tip: getComputedStyle(e, '::after').content,
+  }));
+  if (!state.bars) fail('index.html (no JavaScript)', 'no day bars');
+  if (!state.tip || state.tip === 'none' || !DATE.test(state.tip)) {
+    fail('index.html (no JavaScript)', `a focused bar shows no tooltip: ${state.tip}`);
+  }
+  note(`  without JavaScript: ${state.bars} day bars, focused tooltip ${state.tip}`);
+  await done('index.html (no JavaScript)', w);
+  await context.close();
 }
 
 // Issue 11 (12): each y-axis label sits on its gridline.
@@ -556,6 +611,7 @@ async function main() {
     const desktop = await browser.newContext({ viewport: DESKTOP });
     // (1)-(4) and (6) on the index.
     const found = await checkIndex(desktop, origin, base, components, summary);
+    await withoutScript(browser, origin, base);
 
     // A probe page for each distinct state, the down one first; then history.
     const order = ['major_outage', 'partial_outage', 'degraded_performance', 'operational'];

@@ -74,7 +74,7 @@ pub struct Tick {
 impl Tick {
     fn x(pct: f64, label: String) -> Self {
         Tick {
-            pos: n(pct),
+            pos: n(pct).to_string(),
             label,
             edge: if pct < 6.0 {
                 "start"
@@ -88,7 +88,7 @@ impl Tick {
 
     fn y(v: f64, top: f64) -> Self {
         Tick {
-            pos: n(v / top * 100.0),
+            pos: n(v / top * 100.0).to_string(),
             label: format::latency(Some(v)),
             edge: "",
         }
@@ -561,7 +561,7 @@ fn grid(ticks: &[f64], top: f64) -> Vec<String> {
     ticks
         .iter()
         .filter(|v| **v > 0.0)
-        .map(|v| n(H - v / top * H))
+        .map(|v| n(H - v / top * H).to_string())
         .collect()
 }
 
@@ -637,20 +637,44 @@ fn median(vals: impl Iterator<Item = f64>) -> Option<f64> {
 }
 
 /// A coordinate with at most one decimal, without a trailing ".0".
-fn n(v: f64) -> String {
-    // Integer arithmetic: a 10,000-probe site writes millions of these, and
-    // float formatting with a precision is the slow path of `fmt`.
-    let tenths = (v * 10.0).round();
-    if !tenths.is_finite() || tenths.abs() >= 1e15 {
-        return "0".to_string();
+fn n(v: f64) -> Num {
+    Num(v)
+}
+
+/// A coordinate to one decimal, written without allocating: a 10,000-probe
+/// site writes millions of these, and float formatting with a precision is
+/// the slow path of `fmt`, so it is done in integers.
+#[derive(Clone, Copy)]
+struct Num(f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenths = (self.0 * 10.0).round();
+        if !tenths.is_finite() || tenths.abs() >= 1e15 {
+            return f.write_str("0");
+        }
+        let tenths = tenths as i64;
+        if tenths < 0 {
+            f.write_str("-")?;
+        }
+        let (whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+        if frac == 0 {
+            write!(f, "{whole}")
+        } else {
+            write!(f, "{whole}.{frac}")
+        }
     }
-    let tenths = tenths as i64;
-    let sign = if tenths < 0 { "-" } else { "" };
-    let (whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
-    if frac == 0 {
-        format!("{sign}{whole}")
-    } else {
-        format!("{sign}{whole}.{frac}")
+}
+
+impl PartialEq<&str> for Num {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+impl std::fmt::Debug for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
