@@ -666,18 +666,6 @@ impl std::fmt::Display for Num {
     }
 }
 
-impl PartialEq<&str> for Num {
-    fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
-    }
-}
-
-impl std::fmt::Debug for Num {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self, f)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,10 +712,10 @@ mod tests {
 
     #[test]
     fn coordinates_are_short() {
-        assert_eq!(n(12.0), "12");
-        assert_eq!(n(12.34), "12.3");
-        assert_eq!(n(-0.04), "0");
-        assert_eq!(n(-1.25), "-1.3");
-        assert_eq!(n(0.96), "1");
+        assert_eq!(n(12.0).to_string(), "12");
+        assert_eq!(n(12.34).to_string(), "12.3");
+        assert_eq!(n(-0.04).to_string(), "0");
+        assert_eq!(n(-1.25).to_string(), "-1.3");
+        assert_eq!(n(0.96).to_string(), "1");
     }
 }
