@@ -52,20 +52,21 @@ pub fn render_site(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "read the site's frame"
     );
+    let render::gather::Frame { site, incidents } = frame;
     // Each thread reads its probes' history through a connection of its own.
     let path = store.path();
     let new_fill = || {
         let reader = Store::reader(path).map_err(|e| render::RenderError::Store(e.to_string()))?;
-        let frame = &frame;
+        let incidents = &incidents;
         Ok(move |view: &mut render::site::ProbeView| {
             let spec = &cfg.probes[view.position];
-            render::gather::fill(cfg, &reader, spec, view, frame.incidents.of(&view.id), now)
+            render::gather::fill(cfg, &reader, spec, view, incidents.of(&view.id), now)
                 .map_err(|e| render::RenderError::Store(e.to_string()))
         })
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let written = render::render_to(frame.site.clone(), templates, out, workers, &new_fill)
-        .map_err(|e| match e {
+    let written =
+        render::render_to(site, templates, out, workers, &new_fill).map_err(|e| match e {
             render::RenderError::Template { .. } => CommandError::usage(e.to_string()),
             _ => CommandError::store(e.to_string()),
         })?;

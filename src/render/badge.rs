@@ -17,13 +17,20 @@ const MAX_LABEL: usize = 40;
 
 /// The badge files.
 pub fn files(site: &Site) -> Vec<File> {
-    let mut out = Vec::new();
-    for probe in site.groups.iter().flat_map(|g| &g.probes) {
-        let name = file_stem(&probe.id);
-        out.push(File::new(format!("badge/{name}.svg"), svg(probe)));
-        out.push(File::new(format!("badge/{name}.json"), endpoint(probe)));
-    }
-    out
+    site.groups
+        .iter()
+        .flat_map(|g| &g.probes)
+        .flat_map(files_of)
+        .collect()
+}
+
+/// The two badges of one probe.
+pub fn files_of(probe: &ProbeView) -> [File; 2] {
+    let name = file_stem(&probe.id);
+    [
+        File::new(format!("badge/{name}.svg"), svg(probe)),
+        File::new(format!("badge/{name}.json"), endpoint(probe)),
+    ]
 }
 
 /// Probe ids are slugs (`a-z 0-9 - _`); anything else is percent-encoded so

@@ -20,42 +20,11 @@ pub fn gather(
     human: &[HumanIncident],
     now: DateTime<Utc>,
 ) -> Result<Site, StoreError> {
-    gather_with(cfg, store, human, now, true)
-}
-
-/// [`gather`] without what only a probe's own page shows: its raw results of
-/// the last 24 hours (`recent`, which grows with its frequency: 1,440 points
-/// a day at one a minute) and its 30 days of latency (`daily_latency`).
-pub fn gather_slim(
-    cfg: &Config,
-    store: &Store,
-    human: &[HumanIncident],
-    now: DateTime<Utc>,
-) -> Result<Site, StoreError> {
-    gather_with(cfg, store, human, now, false)
-}
-
-fn gather_with(
-    cfg: &Config,
-    store: &Store,
-    human: &[HumanIncident],
-    now: DateTime<Utc>,
-    keep_recent: bool,
-) -> Result<Site, StoreError> {
     let mut frame = frame(cfg, store, human, now)?;
-    let specs = cfg.probes.iter();
-    for (view, spec) in frame
-        .site
-        .groups
-        .iter_mut()
-        .flat_map(|g| &mut g.probes)
-        .zip(specs)
-    {
+    for view in frame.site.groups.iter_mut().flat_map(|g| &mut g.probes) {
+        // Groups gather their probes, so a view's place is its position.
+        let spec = &cfg.probes[view.position];
         fill(cfg, store, spec, view, frame.incidents.of(&view.id), now)?;
-        if !keep_recent {
-            view.recent = Vec::new();
-            view.daily_latency = Vec::new();
-        }
     }
     Ok(frame.site)
 }

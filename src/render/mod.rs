@@ -104,7 +104,6 @@ where
     for f in statuspage::files(&site)
         .into_iter()
         .chain(feeds::files(&site))
-        .chain(badge::files(&site))
         .chain([metrics::file(&site)])
     {
         sink(f)?;
@@ -112,8 +111,8 @@ where
     Ok(written)
 }
 
-/// Fill and write every probe page of `site` (see [`render_to`]); returns
-/// the filled views, without raw points, in the site's order.
+/// Fill and write every probe page and badge of `site` (see [`render_to`]);
+/// returns the filled views, without raw points, in the site's order.
 fn probe_pages<M, F>(
     site: &Site,
     templates: Option<&Path>,
@@ -129,33 +128,37 @@ where
 
     let bare: Vec<&site::ProbeView> = site.groups.iter().flat_map(|g| &g.probes).collect();
     let pages = html::Renderer::new(site, templates)?;
-    let folder = out.join("probe");
-    std::fs::create_dir_all(&folder).map_err(|source| RenderError::Io {
-        path: folder.clone(),
-        source,
-    })?;
+    let folders = [out.join("probe"), out.join("badge")];
+    for folder in &folders {
+        std::fs::create_dir_all(folder).map_err(|source| RenderError::Io {
+            path: folder.clone(),
+            source,
+        })?;
+    }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let work = || -> Result<(Vec<(usize, site::ProbeView)>, Written), RenderError> {
         let mut fill = new_fill()?;
-        let mut made: HashSet<PathBuf> = HashSet::from([folder.clone()]);
+        let mut made: HashSet<PathBuf> = HashSet::from(folders.clone());
         let (mut done, mut written) = (Vec::new(), Written::default());
         while !failed.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(b) = bare.get(i) else { break };
             let mut view = (*b).clone();
-            let page = fill(&mut view).and_then(|()| pages.probe_page(&view));
-            let page = page.and_then(|f| {
+            let mut write = |f: File| {
                 written.files += 1;
                 written.bytes += f.bytes.len();
                 write_in(&f, out, &mut made)
-            });
+            };
+            let page = fill(&mut view)
+                .and_then(|()| pages.probe_page(&view))
+                .and_then(&mut write)
+                .and_then(|()| badge::files_of(&view).into_iter().try_for_each(&mut write));
             if let Err(e) = page {
                 failed.store(true, Ordering::Relaxed);
                 return Err(e);
             }
-            view.recent = Vec::new();
-            view.daily_latency = Vec::new();
+            view.keep_for_site();
             done.push((i, view));
         }
         Ok((done, written))

@@ -109,6 +109,23 @@ pub struct ProbeView {
     pub steps: Vec<super::steps::StepStats>,
 }
 
+impl ProbeView {
+    /// Drop what only the probe's own page shows, once it is written: the
+    /// index, the API, the feeds, badges and metrics need the rest. At
+    /// 10,000 probes this is most of a render's memory.
+    pub fn keep_for_site(&mut self) {
+        self.recent = Vec::new();
+        self.daily_latency = Vec::new();
+        self.weeks = Vec::new();
+        self.months = Vec::new();
+        self.locations = Vec::new();
+        self.steps = Vec::new();
+        for o in &mut self.burn.objectives {
+            o.chart = Vec::new();
+        }
+    }
+}
+
 /// A value over the 24 h, 7, 30 and 90 day windows; None where there is no data.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Windows<T> {

@@ -6,7 +6,6 @@
 //! bucket `[BASE_MS * G^k, BASE_MS * G^(k+1))` for `k < LOG_BUCKETS`, and
 //! [`OVERFLOW`] everything from `BASE_MS * G^LOG_BUCKETS` (≈ 609 s) up.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Lower edge of the first log bucket, in milliseconds (10 µs).
@@ -33,7 +32,78 @@ const V1: &str = "h1;";
 /// Latency counts by bucket (sparse: only buckets that were hit).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Histogram {
-    buckets: BTreeMap<u16, u64>,
+    buckets: Buckets,
+}
+
+/// (bucket, count) pairs by ascending bucket, each bucket once. A sorted
+/// vector rather than a map: a page merges a probe's days into its windows,
+/// and merging two sorted runs is one pass without a node per bucket (it
+/// was a tenth of rendering 10,000 probes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Buckets(Vec<(u16, u64)>);
+
+impl Buckets {
+    /// The count of bucket `i`, made 0 when absent.
+    fn entry(&mut self, i: u16) -> &mut u64 {
+        // Decoding and recording mostly append.
+        let at = match self.0.last() {
+            Some((last, _)) if *last < i => self.0.len(),
+            _ => match self.0.binary_search_by_key(&i, |(k, _)| *k) {
+                Ok(at) => return &mut self.0[at].1,
+                Err(at) => at,
+            },
+        };
+        self.0.insert(at, (i, 0));
+        &mut self.0[at].1
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&u16, &u64)> {
+        self.0.iter().map(|(i, c)| (i, c))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &u64> {
+        self.0.iter().map(|(_, c)| c)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Add `other`'s counts.
+    fn merge(&mut self, other: &Buckets) {
+        if other.0.is_empty() {
+            return;
+        }
+        if self.0.is_empty() {
+            self.0.clone_from(&other.0);
+            return;
+        }
+        let mut out = Vec::with_capacity(self.0.len() + other.0.len());
+        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
+        loop {
+            match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    out.push((x.0, x.1.saturating_add(y.1)));
+                    a.next();
+                    b.next();
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => {
+                    out.push(**x);
+                    a.next();
+                }
+                (_, Some(y)) => {
+                    out.push(**y);
+                    b.next();
+                }
+                (Some(x), None) => {
+                    out.push(**x);
+                    a.next();
+                }
+                (None, None) => break,
+            }
+        }
+        self.0 = out;
+    }
 }
 
 /// A stored histogram that does not parse.
@@ -88,16 +158,13 @@ impl Histogram {
 
     /// Count one latency in milliseconds.
     pub fn record(&mut self, ms: f64) {
-        let c = self.buckets.entry(Self::bucket(ms)).or_insert(0);
+        let c = self.buckets.entry(Self::bucket(ms));
         *c = c.saturating_add(1);
     }
 
     /// Add another histogram's counts.
     pub fn merge(&mut self, other: &Histogram) {
-        for (i, c) in &other.buckets {
-            let mine = self.buckets.entry(*i).or_insert(0);
-            *mine = mine.saturating_add(*c);
-        }
+        self.buckets.merge(&other.buckets);
     }
 
     /// How many values were recorded.
@@ -115,7 +182,7 @@ impl Histogram {
         // NaN clamps to NaN, which casts to 0 and then to rank 1.
         let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).clamp(1, n);
         let mut seen = 0u64;
-        for (i, c) in &self.buckets {
+        for (i, c) in self.buckets.iter() {
             seen = seen.saturating_add(*c);
             if seen >= rank {
                 return Some(Self::representative(*i));
@@ -185,7 +252,7 @@ impl Histogram {
         let Some((&BINARY_V3, mut rest)) = data.split_first() else {
             return Err(HistogramError("unknown binary format".into()));
         };
-        let mut buckets = BTreeMap::new();
+        let mut buckets = Buckets::default();
         let mut total = 0u64;
         let mut prev: Option<u16> = None;
         let next = |rest: &mut &[u8]| -> Result<u64, HistogramError> {
@@ -225,25 +292,20 @@ fn number<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, HistogramError
 }
 
 /// Add `c` to the histogram being decoded, refusing a total no u64 holds.
-fn add(
-    buckets: &mut BTreeMap<u16, u64>,
-    total: &mut u64,
-    i: u16,
-    c: u64,
-) -> Result<(), HistogramError> {
+fn add(buckets: &mut Buckets, total: &mut u64, i: u16, c: u64) -> Result<(), HistogramError> {
     if c == 0 {
         return Err(HistogramError(format!("empty bucket {i}")));
     }
     *total = total
         .checked_add(c)
         .ok_or_else(|| HistogramError("counts overflow".into()))?;
-    let slot = buckets.entry(i).or_insert(0);
+    let slot = buckets.entry(i);
     *slot += c; // ≤ total, which did not overflow
     Ok(())
 }
 
 fn decode_v2(rest: &str) -> Result<Histogram, HistogramError> {
-    let mut buckets = BTreeMap::new();
+    let mut buckets = Buckets::default();
     let mut total = 0u64;
     let mut prev: Option<u16> = None;
     if rest.is_empty() {
@@ -274,7 +336,7 @@ fn decode_v2(rest: &str) -> Result<Histogram, HistogramError> {
 }
 
 fn decode_v1(rest: &str) -> Result<Histogram, HistogramError> {
-    let mut buckets = BTreeMap::new();
+    let mut buckets = Buckets::default();
     let mut total = 0u64;
     for part in rest.split(',').filter(|p| !p.is_empty()) {
         let (i, c) = part

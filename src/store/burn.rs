@@ -127,16 +127,16 @@ fn day_row(
         .transpose()
 }
 
-/// Hourly counts of `probe`, every location, for hours `from..=to`.
+/// Hourly counts of the probe stored under `key`, every location, for
+/// hours `from..=to`.
 fn hours_between(
     conn: &Connection,
     path: &Path,
-    probe: &str,
+    key: Option<i64>,
     from: i64,
     to: i64,
 ) -> Result<Hours, StoreError> {
-    let read = StoreError::sqlite(path, "reading hourly counts");
-    let Some(p) = name_key(conn, probe).map_err(read)? else {
+    let Some(p) = key else {
         return Ok(Hours::new());
     };
     let (first_day, last_day) = (from.div_euclid(24), to.div_euclid(24));
@@ -177,12 +177,11 @@ fn hours_between(
 fn results_in(
     conn: &Connection,
     path: &Path,
-    probe: &str,
+    (probe, key): (&str, Option<i64>),
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<ProbeResult>, StoreError> {
-    let read = StoreError::sqlite(path, "reading results");
-    let Some(p) = name_key(conn, probe).map_err(read)? else {
+    let Some(p) = key else {
         return Ok(Vec::new());
     };
     let (from_ms, to_ms) = (ms(from), ms(to));
@@ -415,7 +414,8 @@ impl Writer<'_> {
 
     /// Hourly counts of `probe`, every location, for hours `from..=to`.
     pub fn burn_hours(&self, probe: &str, from: i64, to: i64) -> Result<Hours, StoreError> {
-        hours_between(self.tx, self.path, probe, from, to)
+        let key = name_key(self.tx, probe).map_err(self.err("reading a name"))?;
+        hours_between(self.tx, self.path, key, from, to)
     }
 
     /// Raw results of `probe` with `from < started_at <= to`, oldest first.
@@ -425,7 +425,8 @@ impl Writer<'_> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ProbeResult>, StoreError> {
-        results_in(self.tx, self.path, probe, from, to)
+        let key = name_key(self.tx, probe).map_err(self.err("reading a name"))?;
+        results_in(self.tx, self.path, (probe, key), from, to)
     }
 
     /// Drop hourly counts older than [`HOUR_DAYS`] before `today`.
@@ -500,7 +501,7 @@ impl Writer<'_> {
 impl Store {
     /// Hourly counts of `probe`, every location, for hours `from..=to`.
     pub fn burn_hours(&self, probe: &str, from: i64, to: i64) -> Result<Hours, StoreError> {
-        hours_between(&self.conn, &self.path, probe, from, to)
+        hours_between(&self.conn, &self.path, self.key(probe)?, from, to)
     }
 
     /// Raw results of `probe` with `from < started_at <= to`, oldest first.
@@ -510,7 +511,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ProbeResult>, StoreError> {
-        results_in(&self.conn, &self.path, probe, from, to)
+        results_in(&self.conn, &self.path, (probe, self.key(probe)?), from, to)
     }
 }
 

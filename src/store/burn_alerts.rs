@@ -50,11 +50,13 @@ fn open_episodes(
 ) -> Result<Vec<BurnEpisode>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
+            // Sorted here: ORDER BY with a bound parameter makes SQLite
+            // plan the statement again at every run.
             "SELECT id, probe, objective, alert, started_at, ended_at FROM burn_alerts
-             WHERE probe = ?1 AND ended_at IS NULL ORDER BY id",
+             WHERE probe = ?1 AND ended_at IS NULL",
         )
         .map_err(StoreError::sqlite(path, "reading burn alerts"))?;
-    let rows: Vec<RawEpisode> = stmt
+    let mut rows: Vec<RawEpisode> = stmt
         .query_map(params![probe], |r| {
             Ok((
                 r.get(0)?,
@@ -67,6 +69,7 @@ fn open_episodes(
         })
         .and_then(|rows| rows.collect())
         .map_err(StoreError::sqlite(path, "reading burn alerts"))?;
+    rows.sort_by_key(|r| r.0);
     rows.into_iter().map(|r| episode_from(path, r)).collect()
 }
 

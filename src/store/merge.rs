@@ -97,6 +97,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            keys: Default::default(),
         })
     }
 }

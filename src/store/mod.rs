@@ -42,6 +42,9 @@ const STATEMENT_CACHE: usize = 128;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Probe and location numbers read so far (`names` only grows, and a
+    /// number never changes): a render asks for each probe's several times.
+    keys: std::cell::RefCell<std::collections::HashMap<String, i64>>,
 }
 
 impl Store {
@@ -88,6 +91,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            keys: Default::default(),
         })
     }
 
@@ -107,6 +111,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            keys: Default::default(),
         })
     }
 
@@ -164,6 +169,19 @@ impl Store {
             .progress_handler(0, None::<fn() -> bool>)
             .map_err(StoreError::sqlite(&self.path, "counting instructions"))?;
         Ok((out, count.load(Ordering::Relaxed)))
+    }
+
+    /// The number `name` is stored under, if it has one (see `keys`).
+    fn key(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(k) = self.keys.borrow().get(name) {
+            return Ok(Some(*k));
+        }
+        let k = results::name_key(&self.conn, name)
+            .map_err(StoreError::sqlite(&self.path, "reading a name"))?;
+        if let Some(k) = k {
+            self.keys.borrow_mut().insert(name.to_string(), k);
+        }
+        Ok(k)
     }
 
     /// The file this store lives in.

@@ -277,9 +277,7 @@ impl Store {
         mut each: impl FnMut(i64, Vec<ProbeResult>) -> bool,
     ) -> Result<(), StoreError> {
         let path = self.path.as_path();
-        let Some(p) =
-            name_key(&self.conn, &probe.0).map_err(StoreError::sqlite(path, "reading a name"))?
-        else {
+        let Some(p) = self.key(&probe.0)? else {
             return Ok(());
         };
         let mut blocks = raw_blocks(&self.conn, path, p, from_hour, to_hour, true)?;
@@ -307,8 +305,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<ProbeResult>, StoreError> {
         let path = self.path.as_path();
-        let read = StoreError::sqlite(path, "reading results");
-        let Some(p) = name_key(&self.conn, &probe.0).map_err(read)? else {
+        let Some(p) = self.key(&probe.0)? else {
             return Ok(Vec::new());
         };
         let (first, last): (Option<i64>, Option<i64>) = self

@@ -291,9 +291,7 @@ impl Store {
         to: NaiveDate,
     ) -> Result<Vec<DayRollup>, StoreError> {
         let path = self.path.as_path();
-        let Some(p) =
-            name_key(&self.conn, probe).map_err(StoreError::sqlite(path, "reading a name"))?
-        else {
+        let Some(p) = self.key(probe)? else {
             return Ok(Vec::new());
         };
         let sql = format!("{SELECT} WHERE r.probe = ?1 AND r.day >= ?2 AND r.day <= ?3");

@@ -167,13 +167,16 @@ impl Writer<'_> {
         let mut stmt = self
             .tx
             .prepare_cached(
-                "SELECT location FROM location_states WHERE probe = ?1 ORDER BY location",
+                // Sorted here: ORDER BY with a bound parameter makes SQLite
+                // plan the statement again at every run.
+                "SELECT location FROM location_states WHERE probe = ?1",
             )
             .map_err(self.err("listing location states"))?;
-        let locations: Vec<String> = stmt
+        let mut locations: Vec<String> = stmt
             .query_map(params![probe], |r| r.get(0))
             .and_then(|rows| rows.collect())
             .map_err(self.err("listing location states"))?;
+        locations.sort();
         let mut out = Vec::new();
         for loc in locations {
             if let Some(s) = self.location_state(probe, &loc)? {
@@ -300,14 +303,14 @@ impl super::Store {
     ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT location, last_result_at FROM location_states WHERE probe = ?1 ORDER BY last_result_at DESC",
-            )
+            .prepare_cached("SELECT location, last_result_at FROM location_states WHERE probe = ?1")
             .map_err(StoreError::sqlite(&self.path, "reading location states"))?;
-        let rows: Vec<(String, i64)> = stmt
+        let mut rows: Vec<(String, i64)> = stmt
             .query_map(params![probe], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect())
             .map_err(StoreError::sqlite(&self.path, "reading location states"))?;
+        // Newest first, sorted here (see `location_states`).
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(rows
             .into_iter()
             .filter_map(|(l, t)| from_ms(t).map(|t| (l, t)))
