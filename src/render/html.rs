@@ -56,9 +56,24 @@ pub struct Renderer<'s> {
     common: view::Common,
 }
 
+/// A probe's bars on the index, made beside its page (see
+/// [`Renderer::brief_bars`]).
+pub struct BriefBars(Vec<bars::Bar>);
+
 impl<'s> Renderer<'s> {
     pub fn new(site: &'s Site, templates: Option<&Path>) -> Result<Self, RenderError> {
-        let views = Views::new(site);
+        Self::with_brief(site, templates, Vec::new())
+    }
+
+    /// A renderer whose index takes each probe's bars from `brief` (by
+    /// probe id) rather than from its days.
+    pub fn with_brief(
+        site: &'s Site,
+        templates: Option<&Path>,
+        brief: Vec<(String, BriefBars)>,
+    ) -> Result<Self, RenderError> {
+        let views =
+            Views::new(site).with_brief(brief.into_iter().map(|(id, b)| (id, b.0)).collect());
         let common = views.common();
         Ok(Renderer {
             templates: Templates::load(templates)?,
@@ -116,6 +131,11 @@ impl<'s> Renderer<'s> {
         );
         ctx.insert("months", &self.views.history());
         sink(page(&self.templates, "history.html", "history.html", &ctx)?)
+    }
+
+    /// The index bars of `p`, a view with its history filled in.
+    pub fn brief_bars(&self, p: &ProbeView) -> BriefBars {
+        BriefBars(self.views.brief_bars(p))
     }
 
     /// probe/ID.html of `p`, a view with its history filled in.

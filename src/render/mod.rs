@@ -84,12 +84,14 @@ where
     F: FnMut(&mut site::ProbeView) -> Result<(), RenderError>,
 {
     let (filled, mut written) = probe_pages(&site, templates, out, workers, new_fill)?;
-    for (view, full) in site
+    let mut brief = Vec::with_capacity(filled.len());
+    for (view, (full, bars)) in site
         .groups
         .iter_mut()
         .flat_map(|g| &mut g.probes)
         .zip(filled)
     {
+        brief.push((full.id.clone(), bars));
         *view = full;
     }
     // Folders made so far: asking the file system again for each file was a
@@ -100,7 +102,7 @@ where
         written.bytes += f.bytes.len();
         write_in(&f, out, &mut made)
     };
-    html::Renderer::new(&site, templates)?.site_pages(&mut sink)?;
+    html::Renderer::with_brief(&site, templates, brief)?.site_pages(&mut sink)?;
     for f in statuspage::files(&site)
         .into_iter()
         .chain(feeds::files(&site))
@@ -112,14 +114,15 @@ where
 }
 
 /// Fill and write every probe page and badge of `site` (see [`render_to`]);
-/// returns the filled views, without raw points, in the site's order.
+/// returns the filled views, without what only their pages show, and their
+/// index bars, in the site's order.
 fn probe_pages<M, F>(
     site: &Site,
     templates: Option<&Path>,
     out: &Path,
     workers: usize,
     new_fill: &M,
-) -> Result<(Vec<site::ProbeView>, Written), RenderError>
+) -> Result<(Vec<(site::ProbeView, html::BriefBars)>, Written), RenderError>
 where
     M: Fn() -> Result<F, RenderError> + Sync,
     F: FnMut(&mut site::ProbeView) -> Result<(), RenderError>,
@@ -137,7 +140,8 @@ where
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let work = || -> Result<(Vec<(usize, site::ProbeView)>, Written), RenderError> {
+    type Done = Vec<(usize, (site::ProbeView, html::BriefBars))>;
+    let work = || -> Result<(Done, Written), RenderError> {
         let mut fill = new_fill()?;
         let mut made: HashSet<PathBuf> = HashSet::from(folders.clone());
         let (mut done, mut written) = (Vec::new(), Written::default());
@@ -158,8 +162,9 @@ where
                 failed.store(true, Ordering::Relaxed);
                 return Err(e);
             }
+            let bars = pages.brief_bars(&view);
             view.keep_for_site();
-            done.push((i, view));
+            done.push((i, (view, bars)));
         }
         Ok((done, written))
     };

@@ -110,10 +110,12 @@ pub struct ProbeView {
 }
 
 impl ProbeView {
-    /// Drop what only the probe's own page shows, once it is written: the
-    /// index, the API, the feeds, badges and metrics need the rest. At
-    /// 10,000 probes this is most of a render's memory.
+    /// Drop what only the probe's own page shows, once it is written, and
+    /// its days, once its index bars are made: the API, the feeds, badges
+    /// and metrics need the rest. At 10,000 probes this is most of a
+    /// render's memory.
     pub fn keep_for_site(&mut self) {
+        self.days = Vec::new();
         self.recent = Vec::new();
         self.daily_latency = Vec::new();
         self.weeks = Vec::new();

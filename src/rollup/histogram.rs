@@ -78,6 +78,25 @@ impl Buckets {
             self.0.clone_from(&other.0);
             return;
         }
+        // A probe's days mostly hit the same buckets: when every bucket of
+        // `other` is already here, add in place.
+        let mut at = 0;
+        let within = other.0.iter().all(|(i, _)| {
+            while at < self.0.len() && self.0[at].0 < *i {
+                at += 1;
+            }
+            at < self.0.len() && self.0[at].0 == *i
+        });
+        if within {
+            let mut at = 0;
+            for (i, c) in &other.0 {
+                while self.0[at].0 < *i {
+                    at += 1;
+                }
+                self.0[at].1 = self.0[at].1.saturating_add(*c);
+            }
+            return;
+        }
         let mut out = Vec::with_capacity(self.0.len() + other.0.len());
         let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
         loop {
@@ -444,6 +463,25 @@ mod tests {
         let all: Vec<f64> = a_values.iter().chain(&b_values).copied().collect();
         assert_eq!(a, of(&all));
         assert_eq!(a.count(), 7);
+    }
+
+    #[test]
+    fn merge_adds_in_place_and_interleaved_alike() {
+        let sets: [&[f64]; 5] = [
+            &[1.0, 5.0, 9.0],
+            &[5.0, 9.0],
+            &[1.0, 1.0, 5.0, 9.0, 9.0],
+            &[0.5, 3.0, 12.0],
+            &[],
+        ];
+        for a in sets {
+            for b in sets {
+                let mut h = of(a);
+                h.merge(&of(b));
+                let all: Vec<f64> = a.iter().chain(b).copied().collect();
+                assert_eq!(h, of(&all), "{a:?} + {b:?}");
+            }
+        }
     }
 
     #[test]
