@@ -710,6 +710,59 @@ mod tests {
         assert!(last_30d(&calm).marks.is_empty());
     }
 
+    /// The templates write path data unescaped (`| safe`): escaping a page's
+    /// coordinates was a tenth of rendering it, and they are only numbers
+    /// and path commands, never text from a target.
+    #[test]
+    fn path_data_is_only_numbers_and_commands() {
+        use chrono::TimeZone;
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 2, 12, 0, 0)
+            .single()
+            .expect("time");
+        let points: Vec<Point> = (0..288)
+            .map(|i| Point {
+                at: now - Duration::minutes(5 * i),
+                outcome: crate::model::Outcome::Up,
+                latency_ms: 40.0 + (i % 7) as f64,
+                phases: PhasesMs {
+                    dns: Some(1.5),
+                    connect: Some(3.0),
+                    tls: Some(7.25),
+                    ttfb: Some(20.0),
+                    transfer: Some(0.4),
+                },
+                count: 1,
+                down: u32::from(i % 50 == 0),
+                degraded: u32::from(i % 30 == 0),
+            })
+            .collect();
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 10, 3).expect("date");
+        let days: Vec<DayLatency> = (0..30)
+            .map(|i| DayLatency {
+                date: start + chrono::Duration::days(i),
+                p50: Some(40.0),
+                p95: Some(if i == 12 { 9_000.0 } else { 80.0 + i as f64 }),
+                phases: points[0].phases.clone(),
+            })
+            .collect();
+        let mut shapes = 0;
+        for chart in [last_24h(&points, now), last_30d(&days)] {
+            for shape in chart.areas.iter().chain(&chart.lines).chain(&chart.marks) {
+                shapes += 1;
+                assert!(
+                    shape
+                        .d
+                        .chars()
+                        .all(|c| "MLHVZmlhvz0123456789.- ".contains(c)),
+                    "{}",
+                    shape.d
+                );
+            }
+        }
+        assert!(shapes >= 8, "{shapes}");
+    }
+
     #[test]
     fn coordinates_are_short() {
         assert_eq!(n(12.0).to_string(), "12");
