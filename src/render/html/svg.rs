@@ -743,7 +743,7 @@ mod tests {
                 date: start + chrono::Duration::days(i),
                 p50: Some(40.0),
                 p95: Some(if i == 12 { 9_000.0 } else { 80.0 + i as f64 }),
-                phases: points[0].phases.clone(),
+                phases: points[0].phases,
             })
             .collect();
         let mut shapes = 0;
