@@ -477,15 +477,16 @@ fn stacked_steps(stacks: &[Option<[f64; 5]>], bw: f64, y: &impl Fn(f64) -> f64) 
             let lower = |s: &[f64; 5]| s[..k].iter().sum::<f64>();
             let upper = |s: &[f64; 5]| s[..=k].iter().sum::<f64>();
             // Along the top, left to right, then back along the bottom.
-            for (m, s) in run.iter().enumerate() {
+            let top = run.iter().enumerate().map(|(m, s)| {
                 let x0 = (i + m) as f64 * bw;
-                let cmd = if m == 0 { "M" } else { "L" };
-                let _ = write!(d, "{cmd}{} {}H{}", n(x0), n(y(upper(s))), n(x0 + bw));
-            }
-            for (m, s) in run.iter().enumerate().rev() {
+                (x0, x0 + bw, y(upper(s)))
+            });
+            steps(&mut d, top, true);
+            let bottom = run.iter().enumerate().rev().map(|(m, s)| {
                 let x0 = (i + m) as f64 * bw;
-                let _ = write!(d, "L{} {}H{}", n(x0 + bw), n(y(lower(s))), n(x0));
-            }
+                (x0 + bw, x0, y(lower(s)))
+            });
+            steps(&mut d, bottom, false);
             d.push('Z');
             i = j;
         }
@@ -501,17 +502,50 @@ fn stacked_steps(stacks: &[Option<[f64; 5]>], bw: f64, y: &impl Fn(f64) -> f64) 
 
 /// A step line over the buckets, lifting the pen over empty ones.
 fn step_path(d: &mut String, vals: &[Option<f64>], bw: f64, y: &impl Fn(f64) -> f64) {
-    let mut pen = false;
-    for (i, v) in vals.iter().enumerate() {
-        match v {
-            Some(v) => {
-                let x0 = i as f64 * bw;
-                let cmd = if pen { "L" } else { "M" };
-                let _ = write!(d, "{cmd}{} {}H{}", n(x0), n(y(*v)), n(x0 + bw));
-                pen = true;
-            }
-            None => pen = false,
+    let mut i = 0;
+    while i < vals.len() {
+        if vals[i].is_none() {
+            i += 1;
+            continue;
         }
+        let run = vals[i..].iter().take_while(|v| v.is_some()).count();
+        let segs = vals[i..i + run].iter().enumerate().map(|(m, v)| {
+            let x0 = (i + m) as f64 * bw;
+            (x0, x0 + bw, y(v.unwrap_or_default()))
+        });
+        steps(d, segs, true);
+        i += run;
+    }
+}
+
+/// Horizontal steps `(from x, to x, y)`, each starting where the last
+/// ended: moved to (with `M`) when `start`, else reached from the pen by a
+/// vertical line. A step at the height of the one before extends it, so a
+/// flat stretch is one command however many buckets it spans.
+fn steps(d: &mut String, segs: impl Iterator<Item = (f64, f64, f64)>, start: bool) {
+    let tenths = |v: f64| (v * 10.0).round() as i64;
+    let mut at: Option<(i64, f64)> = None;
+    for (from, to, y) in segs {
+        match at {
+            None if start => {
+                let _ = write!(d, "M{} {}", n(from), n(y));
+            }
+            None => {
+                let _ = write!(d, "V{}", n(y));
+            }
+            Some((level, _)) if level == tenths(y) => {}
+            Some(_) => {
+                let _ = write!(d, "H{}V{}", n(from), n(y));
+            }
+        }
+        if at.is_none_or(|(level, _)| level != tenths(y)) {
+            at = Some((tenths(y), to));
+        } else if let Some(a) = at.as_mut() {
+            a.1 = to;
+        }
+    }
+    if let Some((_, end)) = at {
+        let _ = write!(d, "H{}", n(end));
     }
 }
 
