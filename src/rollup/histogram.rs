@@ -78,50 +78,38 @@ impl Buckets {
             self.0.clone_from(&other.0);
             return;
         }
-        // A probe's days mostly hit the same buckets: when every bucket of
-        // `other` is already here, add in place.
+        // A probe's days mostly hit the same buckets: count those of `other`
+        // that are new here, make room for them at the end, and merge from
+        // the back, in place (no new vector per day merged).
         let mut at = 0;
-        let within = other.0.iter().all(|(i, _)| {
-            while at < self.0.len() && self.0[at].0 < *i {
-                at += 1;
-            }
-            at < self.0.len() && self.0[at].0 == *i
-        });
-        if within {
-            let mut at = 0;
-            for (i, c) in &other.0 {
-                while self.0[at].0 < *i {
+        let missing = other
+            .0
+            .iter()
+            .filter(|(i, _)| {
+                while at < self.0.len() && self.0[at].0 < *i {
                     at += 1;
                 }
-                self.0[at].1 = self.0[at].1.saturating_add(*c);
-            }
-            return;
-        }
-        let mut out = Vec::with_capacity(self.0.len() + other.0.len());
-        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
-        loop {
-            match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x.0 == y.0 => {
-                    out.push((x.0, x.1.saturating_add(y.1)));
-                    a.next();
-                    b.next();
-                }
-                (Some(x), Some(y)) if x.0 < y.0 => {
-                    out.push(**x);
-                    a.next();
-                }
-                (_, Some(y)) => {
-                    out.push(**y);
-                    b.next();
-                }
-                (Some(x), None) => {
-                    out.push(**x);
-                    a.next();
-                }
-                (None, None) => break,
+                !(at < self.0.len() && self.0[at].0 == *i)
+            })
+            .count();
+        let mut a = self.0.len();
+        self.0.resize(a + missing, (0, 0));
+        let (mut b, mut w) = (other.0.len(), self.0.len());
+        while b > 0 {
+            let (bi, bc) = other.0[b - 1];
+            w -= 1;
+            if a > 0 && self.0[a - 1].0 > bi {
+                self.0[w] = self.0[a - 1];
+                a -= 1;
+            } else if a > 0 && self.0[a - 1].0 == bi {
+                self.0[w] = (bi, self.0[a - 1].1.saturating_add(bc));
+                a -= 1;
+                b -= 1;
+            } else {
+                self.0[w] = (bi, bc);
+                b -= 1;
             }
         }
-        self.0 = out;
     }
 }
 
