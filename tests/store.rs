@@ -277,6 +277,42 @@ fn results_for_is_newest_first_and_limited() {
     );
 }
 
+/// The newest results come from a window of hours that widens until it
+/// holds enough: across gaps, hours with one location only, and the oldest.
+#[test]
+fn results_for_reaches_back_across_hours_and_gaps() {
+    let ws = Workspace::new();
+    let mut store = Store::open(&ws.db()).expect("open");
+    let base = 1_764_064_800_000;
+    let hour = 3_600_000;
+    let results: Vec<ProbeResult> = [(0, 5), (0, 50), (1, 7), (7, 1), (7, 59), (40, 30), (41, 2)]
+        .iter()
+        .enumerate()
+        .map(|(n, (h, minute))| {
+            bare(
+                "api",
+                if n % 2 == 0 { "eu" } else { "us" },
+                base + h * hour + minute * 60_000,
+            )
+        })
+        .collect();
+    store.insert_results(&results).expect("insert");
+    let mut all: Vec<i64> = results
+        .iter()
+        .map(|r| r.started_at.timestamp_millis())
+        .collect();
+    all.sort_by(|a, b| b.cmp(a));
+    for limit in 1..=all.len() + 1 {
+        let got: Vec<i64> = store
+            .results_for(&ProbeId("api".into()), limit)
+            .expect("read")
+            .iter()
+            .map(|r| r.started_at.timestamp_millis())
+            .collect();
+        assert_eq!(got, all[..limit.min(all.len())], "limit {limit}");
+    }
+}
+
 #[test]
 fn inserting_the_same_results_twice_keeps_one_row_each() {
     let ws = Workspace::new();

@@ -10,6 +10,7 @@ use super::site::*;
 use crate::config::{Config, ProbeSpec};
 use crate::human_incidents::{self, HumanIncident, UpdateStatus};
 use crate::model::{ProbeResult, State, millis};
+use crate::store::burn::Hours;
 use crate::store::incidents::Incident;
 use crate::store::{Store, StoreError};
 
@@ -237,12 +238,23 @@ pub fn fill(
     own: Vec<&Incident>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let recent = store.results_between(&spec.id.0, now - Duration::hours(24), now)?;
-    let mut h = history::probe_history(cfg, store, spec, &recent, &own, now)?;
+    // The last 24 hours up to and including `now`: the page shows those
+    // before it, the burn windows count those up to it.
+    let from = now - Duration::hours(24);
+    let read = store.results_between(&spec.id.0, from, now + Duration::milliseconds(1))?;
+    let recent =
+        &read[..read.partition_point(|r| r.started_at.timestamp_millis() < now.timestamp_millis())];
+    let mut h = history::probe_history(cfg, store, spec, recent, &own, now)?;
     if let Some(today) = h.days.last_mut() {
         today_reflects_now(today, view.state);
     }
-    view.burn = crate::evaluate::burn::status::read(store, cfg, spec, now)?;
+    let read = ReadAlready {
+        store,
+        results: &read,
+        from_ms: from.timestamp_millis(),
+        to_ms: now.timestamp_millis(),
+    };
+    view.burn = crate::evaluate::burn::status::read_from(store, &read, cfg, spec, now)?;
     view.first_seen = h.first_seen;
     view.days = h.days;
     view.uptime = h.uptime;
@@ -250,13 +262,49 @@ pub fn fill(
     view.p95 = h.p95;
     view.p99 = h.p99;
     view.slo_budget_left = h.budget_left;
-    view.recent = history::points(&recent);
+    view.recent = history::points(recent);
     view.daily_latency = h.daily_latency;
     view.weeks = h.weeks;
     view.months = h.months;
-    view.locations = locations(&recent);
-    view.steps = super::steps::step_stats(&recent, spec.public_target);
+    view.locations = locations(recent);
+    view.steps = super::steps::step_stats(recent, spec.public_target);
     Ok(())
+}
+
+/// The burn windows' source during a render: raw results inside what
+/// [`fill`] has already read (`from_ms ..= to_ms`) come from it, the rest
+/// and the hourly counts from the store.
+struct ReadAlready<'a> {
+    store: &'a Store,
+    /// Oldest first, every result with `from_ms <= started_at <= to_ms`.
+    results: &'a [ProbeResult],
+    from_ms: i64,
+    to_ms: i64,
+}
+
+impl crate::evaluate::burn::windows::Source for ReadAlready<'_> {
+    fn hours(&self, probe: &str, from: i64, to: i64) -> Result<Hours, StoreError> {
+        self.store.burn_hours(probe, from, to)
+    }
+
+    /// Results with `from < started_at <= to`, as [`Store::results_in`].
+    fn raw(
+        &self,
+        probe: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ProbeResult>, StoreError> {
+        let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+        if from_ms < self.from_ms || to_ms > self.to_ms {
+            return self.store.results_in(probe, from, to);
+        }
+        Ok(self
+            .results
+            .iter()
+            .filter(|r| (from_ms + 1..=to_ms).contains(&r.started_at.timestamp_millis()))
+            .cloned()
+            .collect())
+    }
 }
 
 /// A target as it may be shown: the config's text (so `${NAME}` references,

@@ -319,19 +319,20 @@ impl Store {
         // Hours back from the newest, widened until they hold `limit`
         // results or reach the oldest: whole hours, since another location's
         // block of the same hour may hold newer results.
-        let mut span = 1i64;
-        let mut out: Vec<ProbeResult> = loop {
+        // Each widening reads only the hours before those already read.
+        let (mut out, mut span, mut read_from) = (Vec::new(), 1i64, last.saturating_add(1));
+        loop {
             let from = last.saturating_sub(span - 1).max(first);
-            let mut got = Vec::new();
-            self.blocks_of(probe, from, last, true, |_, rs| {
-                got.extend(rs);
+            self.blocks_of(probe, from, read_from - 1, true, |_, rs| {
+                out.extend(rs);
                 true
             })?;
-            if got.len() >= limit || from == first {
-                break got;
+            read_from = from;
+            if out.len() >= limit || from == first {
+                break;
             }
             span = span.saturating_mul(4);
-        };
+        }
         out.sort_by(|a, b| {
             b.started_at
                 .cmp(&a.started_at)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::windows::{Inputs, Tally};
+use super::windows::{Inputs, Source, Tally};
 use super::{Target, quorum_pick, targets, window_burn};
 use crate::config::{Config, ProbeSpec};
 use crate::model::burn::{
@@ -217,7 +217,19 @@ pub fn read(
     spec: &ProbeSpec,
     now: DateTime<Utc>,
 ) -> Result<ProbeBurn, StoreError> {
-    let inputs = super::inputs(store, cfg, spec, now)?;
+    read_from(store, store, cfg, spec, now)
+}
+
+/// [`read`], with the windows' counts and raw results from `src` (a render
+/// hands over the results it has just read for the page).
+pub fn read_from(
+    store: &Store,
+    src: &dyn Source,
+    cfg: &Config,
+    spec: &ProbeSpec,
+    now: DateTime<Utc>,
+) -> Result<ProbeBurn, StoreError> {
+    let inputs = super::inputs(src, cfg, spec, now)?;
     let open: Vec<(Objective, BurnAlert)> = store
         .open_burn_alerts(&spec.id.0)?
         .into_iter()
