@@ -8,7 +8,7 @@ use super::site::*;
 use crate::config::{Config, ProbeSpec};
 use crate::model::{Outcome, ProbeResult, State, millis};
 use crate::rollup::{
-    DayRollup, Summary, budget_left, counts_between, days_between, summarize_sorted,
+    DayRollup, Summary, SummarySum, budget_left, counts_between, days_between, summarize_sorted,
 };
 use crate::store::incidents::Incident;
 use crate::store::{Store, StoreError};
@@ -48,19 +48,20 @@ pub fn probe_history(
     let rollups = store.rollups(&spec.id.0, first_day, today)?;
     // Each window extends the shorter one: every day's histogram is merged
     // once, not once per window that holds it.
-    let grow = |mut s: Summary, from: i64, to: i64| {
+    let mut sum = SummarySum::default();
+    let mut grow = |from: i64, to: i64| -> Summary {
         for r in days_between(
             &rollups,
             today - Duration::days(to - 1),
             today - Duration::days(from),
         ) {
-            s.add(r);
+            sum.add(r);
         }
-        s
+        sum.summary()
     };
-    let d7 = grow(Summary::default(), 0, 7);
-    let d30 = grow(d7.clone(), 7, 30);
-    let d90 = grow(d30.clone(), 30, 90);
+    let d7 = grow(0, 7);
+    let d30 = grow(7, 30);
+    let d90 = grow(30, 90);
 
     let h24 = day_summary_from_raw(cfg, spec, recent);
     let uptime = Windows {

@@ -113,6 +113,43 @@ impl Buckets {
     }
 }
 
+/// Counts at every bucket index, for summing many histograms into one: adding
+/// a sparse day is one indexed add per bucket it holds, where merging sorted
+/// runs walks both (a page sums 90 days per probe into its windows).
+#[derive(Debug, Clone)]
+pub struct DenseSum(Vec<u64>);
+
+impl Default for DenseSum {
+    fn default() -> Self {
+        DenseSum(vec![0; usize::from(OVERFLOW) + 1])
+    }
+}
+
+impl DenseSum {
+    pub fn add(&mut self, h: &Histogram) {
+        for (i, c) in &h.buckets.0 {
+            // Indexes are at most OVERFLOW: decoding refuses any beyond.
+            if let Some(slot) = self.0.get_mut(usize::from(*i)) {
+                *slot = slot.saturating_add(*c);
+            }
+        }
+    }
+
+    /// The sum as a sparse histogram.
+    pub fn histogram(&self) -> Histogram {
+        let buckets = self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, c)| (i as u16, *c))
+            .collect();
+        Histogram {
+            buckets: Buckets(buckets),
+        }
+    }
+}
+
 /// A stored histogram that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid histogram: {0}")]
@@ -470,6 +507,20 @@ mod tests {
                 assert_eq!(h, of(&all), "{a:?} + {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_dense_sum_is_the_merge_of_its_parts() {
+        let sets: [&[f64]; 4] = [&[1.0, 5.0, 9.0], &[], &[0.0, 5.0, 1e9, 1e9], &[0.5, 3.0]];
+        let mut dense = DenseSum::default();
+        let mut merged = Histogram::new();
+        for s in sets {
+            dense.add(&of(s));
+            merged.merge(&of(s));
+            assert_eq!(dense.histogram(), merged);
+        }
+        assert_eq!(dense.histogram().count(), 9);
+        assert_eq!(DenseSum::default().histogram(), Histogram::new());
     }
 
     #[test]

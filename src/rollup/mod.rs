@@ -147,6 +147,31 @@ impl Summary {
     }
 }
 
+/// A [`Summary`] of many days being summed (see [`histogram::DenseSum`]).
+#[derive(Debug, Clone, Default)]
+pub struct SummarySum {
+    counts: Counts,
+    latency: histogram::DenseSum,
+    phases: PhaseSums,
+}
+
+impl SummarySum {
+    /// Add one day of one location.
+    pub fn add(&mut self, r: &DayRollup) {
+        self.counts.merge(&r.counts);
+        self.latency.add(&r.latency);
+        self.phases.merge(&r.phases);
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary {
+            counts: self.counts,
+            latency: self.latency.histogram(),
+            phases: self.phases,
+        }
+    }
+}
+
 /// Merge the rollups whose day is within `from..=to`.
 pub fn summarize<'a>(
     rollups: impl IntoIterator<Item = &'a DayRollup>,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, ProbeSpec};
 use crate::model::burn::{BUDGET_WINDOW, Objective};
 use crate::model::{Outcome, ProbeResult};
-use crate::store::burn::{HourCounts, Hours};
+use crate::store::burn::{HourCounts, Hours, hours_in};
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
 
@@ -112,8 +112,9 @@ pub struct Series {
     /// Each window longer than the raw results (by its length in ms),
     /// summed over its whole hours before the current one.
     long: BTreeMap<i64, HourCounts>,
-    /// The hourly counts of 30 days, when read for the budget chart.
-    hours: BTreeMap<i64, HourCounts>,
+    /// The hourly counts of 30 days by ascending hour, when read for the
+    /// budget chart.
+    hours: Vec<(i64, HourCounts)>,
 }
 
 /// What windows of one probe are counted from.
@@ -216,7 +217,7 @@ impl Inputs {
             for d in long.iter().map(|d| millis(*d)).filter(|d| *d > raw) {
                 let first = (inputs.now_ms - d).div_euclid(HOUR_MS);
                 let mut sum = HourCounts::default();
-                for (_, c) in series.hours.range(first..current) {
+                for (_, c) in hours_in(&series.hours, first, current) {
                     sum.add(*c);
                 }
                 series.long.insert(d, sum);
@@ -267,7 +268,7 @@ impl Inputs {
         let end = at_ms
             .div_euclid(HOUR_MS)
             .min(self.now_ms.div_euclid(HOUR_MS));
-        for (_, h) in series.hours.range(first..end) {
+        for (_, h) in hours_in(&series.hours, first, end) {
             c.add(*h);
         }
         if at_ms > self.now_ms.div_euclid(HOUR_MS) * HOUR_MS {
