@@ -97,7 +97,10 @@ impl Store {
 
     /// Another connection to the store at `path`, already opened (checked
     /// and migrated) with [`Store::open`], for reading only: one per thread
-    /// that reads beside it (a render reads probes on every core).
+    /// that reads beside it (a render reads probes on every core). Its reads
+    /// share one read transaction, held until it is dropped: the thread sees
+    /// one snapshot of the store, and takes SQLite's read lock once rather
+    /// than at every statement. A WAL store's writers are not held up.
     pub fn reader(path: &Path) -> Result<Store, StoreError> {
         use rusqlite::OpenFlags;
         let conn = Connection::open_with_flags(
@@ -108,6 +111,8 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(StoreError::sqlite(path, "setting busy_timeout"))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.execute_batch("BEGIN")
+            .map_err(StoreError::sqlite(path, "starting to read"))?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
