@@ -11,6 +11,7 @@
 //! `site`, the raw [`Site`], when `--templates` is given), `probe` for probe.html, `months` for history.html.
 
 mod bars;
+mod escape;
 pub(crate) mod format;
 mod objectives;
 mod svg;
@@ -58,7 +59,7 @@ pub struct Renderer<'s> {
 
 /// A probe's bars on the index, made beside its page (see
 /// [`Renderer::brief_bars`]).
-pub struct BriefBars(Vec<bars::Bar>);
+pub struct BriefBars(String);
 
 impl<'s> Renderer<'s> {
     pub fn new(site: &'s Site, templates: Option<&Path>) -> Result<Self, RenderError> {

@@ -87,6 +87,33 @@ pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>, detail: Detail) -> V
     out
 }
 
+/// The bars as the items of their `<ol>`, labels escaped. Written here
+/// rather than by a template loop: a site of 10,000 probe pages has 900,000
+/// bars, and a template spent a twentieth of the render on them.
+pub fn html(bars: &[Bar]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bars.len() * 96);
+    for b in bars {
+        out.push_str("<li tabindex=\"0\" class=\"");
+        out.push_str(b.c);
+        if b.old {
+            out.push_str(" old");
+        }
+        if b.right {
+            out.push_str(" r");
+        }
+        out.push('"');
+        if b.n > 1 {
+            // Writing to a String cannot fail.
+            let _ = write!(out, " style=\"--n:{}\"", b.n);
+        }
+        out.push_str(" aria-label=\"");
+        let _ = super::escape::Escaped(&mut out).write_str(&b.label);
+        out.push_str("\"></li>");
+    }
+    out
+}
+
 /// Days that may merge with their neighbours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quiet {
@@ -114,7 +141,7 @@ fn brief_label(run: &[DayView], kind: Option<Quiet>) -> String {
     let dates = if run.len() > 1 {
         format::day_range(first.date, last.date)
     } else {
-        first.date.format("%-d %b %Y").to_string()
+        format::day_year(first.date)
     };
     match kind {
         Some(Quiet::Up) => format!("{dates}: Operational"),

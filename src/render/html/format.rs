@@ -1,8 +1,9 @@
 //! Numbers, durations and dates as the pages print them.
 
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::model::{Cause, Outcome, State};
 use crate::render::site::{Impact, IncidentStatus, Overall};
@@ -39,18 +40,56 @@ pub fn uptime(pct: Option<f64>) -> String {
 
 /// Latency: "0.4 ms", "12 ms", "123 ms", "1.2 s", "14 s".
 pub fn latency(ms: Option<f64>) -> String {
-    let Some(ms) = ms.filter(|m| m.is_finite() && *m >= 0.0) else {
-        return NO_DATA.to_string();
-    };
-    if ms < 10.0 {
-        let s = format!("{ms:.1}");
-        format!("{} ms", s.strip_suffix(".0").unwrap_or(&s))
-    } else if ms < 999.5 {
-        format!("{ms:.0} ms")
-    } else if ms < 9_950.0 {
-        format!("{:.1} s", ms / 1000.0)
-    } else {
-        format!("{:.0} s", ms / 1000.0)
+    Latency(ms).to_string()
+}
+
+/// [`latency`], formatted where it is written (tables of them).
+#[derive(Debug, Clone, Copy)]
+pub struct Latency(pub Option<f64>);
+
+impl fmt::Display for Latency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(ms) = self.0.filter(|m| m.is_finite() && *m >= 0.0) else {
+            return f.write_str(NO_DATA);
+        };
+        if ms < 10.0 {
+            // At most "10.0": the stack holds it.
+            let mut tenths = Short::default();
+            write!(tenths, "{ms:.1}")?;
+            let s = tenths.as_str();
+            write!(f, "{} ms", s.strip_suffix(".0").unwrap_or(s))
+        } else if ms < 999.5 {
+            write!(f, "{ms:.0} ms")
+        } else if ms < 9_950.0 {
+            write!(f, "{:.1} s", ms / 1000.0)
+        } else {
+            write!(f, "{:.0} s", ms / 1000.0)
+        }
+    }
+}
+
+/// A few bytes of text on the stack.
+#[derive(Default)]
+struct Short {
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl Short {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl fmt::Write for Short {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -125,22 +164,82 @@ pub fn iso(t: DateTime<Utc>) -> String {
 
 /// A day for people: "Tue 25 Nov 2026".
 pub fn day(d: NaiveDate) -> String {
-    d.format("%a %-d %b %Y").to_string()
+    Day(d).to_string()
 }
 
 /// A short day: "25 Nov".
 pub fn day_short(d: NaiveDate) -> String {
-    d.format("%-d %b").to_string()
+    DayShort(d).to_string()
+}
+
+/// A day with its year: "25 Nov 2026".
+pub fn day_year(d: NaiveDate) -> String {
+    DayYear(d).to_string()
+}
+
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// [`day`] (`%a %-d %b %Y`), formatted where it is written: a page of bars
+/// and tables prints hundreds of days, and parsing a strftime string for
+/// each was a fiftieth of a render.
+#[derive(Debug, Clone, Copy)]
+pub struct Day(pub NaiveDate);
+
+/// [`day_short`] (`%-d %b`), formatted where it is written.
+#[derive(Debug, Clone, Copy)]
+pub struct DayShort(pub NaiveDate);
+
+/// [`day_year`] (`%-d %b %Y`), formatted where it is written.
+#[derive(Debug, Clone, Copy)]
+pub struct DayYear(pub NaiveDate);
+
+fn month(d: NaiveDate) -> &'static str {
+    MONTHS.get(d.month0() as usize).copied().unwrap_or("")
+}
+
+/// The year as strftime's `%Y` writes it.
+fn year(f: &mut fmt::Formatter<'_>, y: i32) -> fmt::Result {
+    if (0..=9999).contains(&y) {
+        write!(f, "{y:04}")
+    } else {
+        write!(f, "{y:+05}")
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let weekday = WEEKDAYS
+            .get(self.0.weekday().num_days_from_monday() as usize)
+            .copied()
+            .unwrap_or("");
+        write!(f, "{weekday} {}", DayYear(self.0))
+    }
+}
+
+impl fmt::Display for DayShort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.0.day(), month(self.0))
+    }
+}
+
+impl fmt::Display for DayYear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ", DayShort(self.0))?;
+        year(f, self.0.year())
+    }
 }
 
 /// A span of days: "3 Aug – 9 Sep 2026", "28 Dec 2025 – 3 Jan 2026".
 pub fn day_range(from: NaiveDate, to: NaiveDate) -> String {
     if from == to {
         day(from)
-    } else if from.format("%Y").to_string() == to.format("%Y").to_string() {
-        format!("{} – {}", day_short(from), to.format("%-d %b %Y"))
+    } else if from.year() == to.year() {
+        format!("{} – {}", DayShort(from), DayYear(to))
     } else {
-        format!("{} – {}", from.format("%-d %b %Y"), to.format("%-d %b %Y"))
+        format!("{} – {}", DayYear(from), DayYear(to))
     }
 }
 
@@ -292,6 +391,38 @@ mod tests {
         assert_eq!(latency(Some(1234.0)), "1.2 s");
         assert_eq!(latency(Some(14_200.0)), "14 s");
         assert_eq!(latency(None), "No data");
+    }
+
+    #[test]
+    fn days_read_as_strftime_writes_them() {
+        let mut d = NaiveDate::from_ymd_opt(2023, 12, 25).unwrap_or_default();
+        for _ in 0..800 {
+            assert_eq!(day(d), d.format("%a %-d %b %Y").to_string());
+            assert_eq!(day_short(d), d.format("%-d %b").to_string());
+            assert_eq!(day_year(d), d.format("%-d %b %Y").to_string());
+            d = d.succ_opt().unwrap_or_default();
+        }
+        for y in [1, 999, 9999, 10_000, -5] {
+            let d = NaiveDate::from_ymd_opt(y, 1, 2).unwrap_or_default();
+            assert_eq!(day(d), d.format("%a %-d %b %Y").to_string(), "{y}");
+        }
+    }
+
+    #[test]
+    fn latency_written_in_place_matches_its_string() {
+        for ms in [
+            0.0, 0.04, 0.05, 0.25, 0.35, 4.0, 9.94, 9.96, 9.99, 12.5, 13.5, 999.4, 999.5,
+        ] {
+            let s = if ms < 10.0 {
+                let t = format!("{ms:.1}");
+                format!("{} ms", t.strip_suffix(".0").unwrap_or(&t))
+            } else if ms < 999.5 {
+                format!("{ms:.0} ms")
+            } else {
+                format!("{:.1} s", ms / 1000.0)
+            };
+            assert_eq!(latency(Some(ms)), s, "{ms}");
+        }
     }
 
     #[test]

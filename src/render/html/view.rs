@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::bars::{self, Bar};
+use super::bars;
 use super::format;
 use crate::model::State;
 use crate::render::site::{Group, IncidentView, ProbeView, Site};
@@ -104,7 +104,8 @@ pub struct ProbeRow {
     pub group: Option<String>,
     pub status: Status,
     pub since: Option<Time>,
-    pub bars: Vec<Bar>,
+    /// The day bars as list items (see [`bars::html`]).
+    pub bars: String,
     pub uptime: String,
     pub p95: String,
     pub slo: String,
@@ -125,7 +126,7 @@ pub struct Views<'a> {
     tz: Tz,
     /// Index bars made beforehand, by probe id (see [`Views::with_brief`]),
     /// each taken when its row is made.
-    brief: std::sync::Mutex<HashMap<String, Vec<bars::Bar>>>,
+    brief: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl<'a> Views<'a> {
@@ -161,7 +162,7 @@ impl<'a> Views<'a> {
     /// Use `brief` for the index rows' bars instead of the probes' days: a
     /// render makes them beside each probe page and drops the days, which at
     /// 10,000 probes were a quarter of its memory.
-    pub fn with_brief(self, brief: HashMap<String, Vec<bars::Bar>>) -> Self {
+    pub fn with_brief(self, brief: HashMap<String, String>) -> Self {
         Views {
             brief: std::sync::Mutex::new(brief),
             ..self
@@ -169,8 +170,8 @@ impl<'a> Views<'a> {
     }
 
     /// The index row's bars of `p`, from its days.
-    pub fn brief_bars(&self, p: &ProbeView) -> Vec<bars::Bar> {
-        bars::bars(&p.days, &self.titles, bars::Detail::Brief)
+    pub fn brief_bars(&self, p: &ProbeView) -> String {
+        bars::html(&bars::bars(&p.days, &self.titles, bars::Detail::Brief))
     }
 
     /// What every page shares.
@@ -275,7 +276,7 @@ impl<'a> Views<'a> {
                     .ok()
                     .and_then(|mut b| b.remove(&p.id))
                     .unwrap_or_else(|| self.brief_bars(p)),
-                bars::Detail::Full => bars::bars(&p.days, &self.titles, detail),
+                bars::Detail::Full => bars::html(&bars::bars(&p.days, &self.titles, detail)),
             },
             uptime: format::uptime(p.uptime.d90),
             p95: format::latency(p.p95.d30),
