@@ -27,13 +27,15 @@ pub fn gather(
         let spec = &cfg.probes[view.position];
         fill(cfg, store, spec, view, frame.incidents.of(&view.id), now)?;
     }
+    frame.site.overall = overall_of(&frame.site);
     Ok(frame.site)
 }
 
-/// The site without the probes' history: each probe's state and latest
-/// result, the incidents, maintenance and the banner. Cheap to read, and
-/// enough for any page to name, group and link every probe; [`fill`] then
-/// reads each probe's history, one probe at a time.
+/// The site without the probes' history and latest results: each probe's
+/// stored state, the incidents and maintenance. Cheap to read, and enough
+/// for any page to name, group and link every probe; [`fill`] then reads
+/// each probe's latest result and history, one probe at a time, and the
+/// banner ([`overall_of`]) follows from the filled views.
 pub struct Frame {
     pub site: Site,
     pub incidents: ProbeIncidents,
@@ -78,7 +80,7 @@ pub fn frame(
     let auto_incidents = store.incidents()?;
     let mut groups: Vec<Group> = Vec::new();
     for (position, spec) in cfg.probes.iter().enumerate() {
-        let view = bare_view(cfg, store, spec, position, states.get(&spec.id.0), now)?;
+        let view = bare_view(cfg, spec, position, states.get(&spec.id.0), now);
         let name = spec.group.clone();
         match groups.iter_mut().find(|g| g.name == name) {
             Some(g) => g.probes.push(view),
@@ -151,6 +153,12 @@ fn group_id(name: Option<&str>) -> String {
     }
 }
 
+/// The banner of `site`, whose views are filled.
+pub fn overall_of(site: &Site) -> Overall {
+    let probes: Vec<&ProbeView> = site.groups.iter().flat_map(|g| &g.probes).collect();
+    overall(&probes)
+}
+
 /// The banner, from the probes' states.
 pub fn overall(probes: &[&ProbeView]) -> Overall {
     let counted: Vec<State> = probes
@@ -173,29 +181,22 @@ pub fn overall(probes: &[&ProbeView]) -> Overall {
     }
 }
 
-/// A probe's view without its history: what it is, its state and its
-/// latest result.
+/// A probe's view without its history: what it is and its stored state
+/// (made current by [`fill`], which reads its latest result).
 fn bare_view(
     cfg: &Config,
-    store: &Store,
     spec: &ProbeSpec,
     position: usize,
     stored: Option<&crate::store::states::ProbeState>,
     now: DateTime<Utc>,
-) -> Result<ProbeView, StoreError> {
-    let latest = store.results_for(&spec.id, 1)?.into_iter().next();
+) -> ProbeView {
     let in_window = cfg.maintenance.iter().any(|m| m.covers(&spec.id, now));
-    let fresh = latest.as_ref().is_some_and(|r| {
-        now - r.started_at <= Duration::from_std(spec.interval * 2).unwrap_or(Duration::MAX)
-    });
-    // A state without a recent result says nothing about now: "no data" is
-    // shown as unknown rather than as the last thing we knew.
-    let state = match (in_window, stored, fresh) {
-        (true, _, _) => State::Maintenance,
-        (false, Some(s), true) => s.state,
-        _ => State::Unknown,
+    let state = match (in_window, stored) {
+        (true, _) => State::Maintenance,
+        (false, Some(s)) => s.state,
+        (false, None) => State::Unknown,
     };
-    Ok(ProbeView {
+    ProbeView {
         id: spec.id.0.clone(),
         name: spec.name.clone(),
         group: spec.group.clone(),
@@ -207,9 +208,7 @@ fn bare_view(
         state,
         state_since: stored.map(|s| s.since),
         first_seen: None,
-        latest: latest
-            .as_ref()
-            .map(|r| latest_result(r, spec.public_target)),
+        latest: None,
         days: Vec::new(),
         uptime: Windows::default(),
         p50: Windows::default(),
@@ -224,12 +223,12 @@ fn bare_view(
         months: Vec::new(),
         locations: Vec::new(),
         steps: Vec::new(),
-    })
+    }
 }
 
-/// Read the history of `spec` into `view` (from [`frame`]): its day bars,
-/// windows, budgets, the last 24 hours of results and 30 days of latency.
-/// `own` are its automatic incidents.
+/// Read the latest result and history of `spec` into `view` (from
+/// [`frame`]): its state now, day bars, windows, budgets, the last 24 hours
+/// of results and 30 days of latency. `own` are its automatic incidents.
 pub fn fill(
     cfg: &Config,
     store: &Store,
@@ -238,6 +237,18 @@ pub fn fill(
     own: Vec<&Incident>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let latest = store.results_for(&spec.id, 1)?.into_iter().next();
+    let fresh = latest.as_ref().is_some_and(|r| {
+        now - r.started_at <= Duration::from_std(spec.interval * 2).unwrap_or(Duration::MAX)
+    });
+    // A state without a recent result says nothing about now: "no data" is
+    // shown as unknown rather than as the last thing we knew.
+    if view.state != State::Maintenance && !fresh {
+        view.state = State::Unknown;
+    }
+    view.latest = latest
+        .as_ref()
+        .map(|r| latest_result(r, spec.public_target));
     // The last 24 hours up to and including `now`: the page shows those
     // before it, the burn windows count those up to it.
     let from = now - Duration::hours(24);

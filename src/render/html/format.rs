@@ -1,6 +1,6 @@
 //! Numbers, durations and dates as the pages print them.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -53,44 +53,44 @@ impl fmt::Display for Latency {
             return f.write_str(NO_DATA);
         };
         if ms < 10.0 {
-            // At most "10.0": the stack holds it.
-            let mut tenths = Short::default();
-            write!(tenths, "{ms:.1}")?;
-            let s = tenths.as_str();
-            write!(f, "{} ms", s.strip_suffix(".0").unwrap_or(s))
+            let t = tenths(ms);
+            if t.is_multiple_of(10) {
+                write!(f, "{} ms", t / 10)
+            } else {
+                write!(f, "{}.{} ms", t / 10, t % 10)
+            }
         } else if ms < 999.5 {
-            write!(f, "{ms:.0} ms")
+            write!(f, "{} ms", units(ms))
         } else if ms < 9_950.0 {
-            write!(f, "{:.1} s", ms / 1000.0)
+            let t = tenths(ms / 1000.0);
+            write!(f, "{}.{} s", t / 10, t % 10)
         } else {
             write!(f, "{:.0} s", ms / 1000.0)
         }
     }
 }
 
-/// A few bytes of text on the stack.
-#[derive(Default)]
-struct Short {
-    bytes: [u8; 16],
-    len: usize,
+// Pages print thousands of latencies, and `{:.0}` and `{:.1}` take the
+// exact (slow) path of float formatting. These give the same digits: the
+// nearest, ties to even, decided on the exact value of the float.
+
+/// `v` (`0 <= v < 2^52`) to the nearest whole number, as `{v:.0}` rounds it.
+fn units(v: f64) -> u64 {
+    let whole = v.floor();
+    // Exact: `v` and its floor share their exponent's range.
+    let frac = v - whole;
+    let up = frac > 0.5 || (frac == 0.5 && whole % 2.0 == 1.0);
+    whole as u64 + u64::from(up)
 }
 
-impl Short {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
-    }
-}
-
-impl fmt::Write for Short {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        self.bytes
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
+/// `v` (`0 <= v < 1000`) in tenths, as `{v:.1}` rounds it.
+fn tenths(v: f64) -> u64 {
+    let below = (v * 10.0).floor();
+    // The sign of 10·v − (below + ½), computed exactly (one rounding, which
+    // keeps the sign and gives zero only for an exact tie).
+    let d = v.mul_add(10.0, -(below + 0.5));
+    let up = d > 0.0 || (d == 0.0 && below % 2.0 == 1.0);
+    below as u64 + u64::from(up)
 }
 
 /// A duration in its two largest units: "45s", "12m", "2h 5m", "3d 4h".
@@ -409,19 +409,34 @@ mod tests {
     }
 
     #[test]
-    fn latency_written_in_place_matches_its_string() {
-        for ms in [
-            0.0, 0.04, 0.05, 0.25, 0.35, 4.0, 9.94, 9.96, 9.99, 12.5, 13.5, 999.4, 999.5,
-        ] {
-            let s = if ms < 10.0 {
+    fn latency_digits_are_those_of_float_formatting() {
+        let reference = |ms: f64| {
+            if ms < 10.0 {
                 let t = format!("{ms:.1}");
                 format!("{} ms", t.strip_suffix(".0").unwrap_or(&t))
             } else if ms < 999.5 {
                 format!("{ms:.0} ms")
-            } else {
+            } else if ms < 9_950.0 {
                 format!("{:.1} s", ms / 1000.0)
-            };
-            assert_eq!(latency(Some(ms)), s, "{ms}");
+            } else {
+                format!("{:.0} s", ms / 1000.0)
+            }
+        };
+        let mut values = vec![
+            0.0, 0.04, 0.05, 0.15, 0.25, 0.35, 0.45, 4.0, 9.94, 9.95, 9.96, 9.99, 10.0, 12.5, 13.5,
+            14.5, 999.4, 999.5, 1_050.0, 1_150.0, 1_250.0, 9_949.0, 9_950.0, 123_456.0,
+        ];
+        // Every tie and near-tie of a tenth and of a whole, and a spread of
+        // values between.
+        for k in 0..100_000u32 {
+            let x = f64::from(k) / 100.0 + 0.05;
+            values.extend([x, x.next_up(), x.next_down()]);
+            let y = f64::from(k % 1_000) + 0.5;
+            values.extend([y, y.next_up(), y.next_down()]);
+            values.push(f64::from(k) * 0.173_205_08);
+        }
+        for ms in values {
+            assert_eq!(latency(Some(ms)), reference(ms), "{ms:e}");
         }
     }
 
