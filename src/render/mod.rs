@@ -108,10 +108,15 @@ where
     let (pages, data) = std::thread::scope(|s| {
         let site = &site;
         let pages = s.spawn(move || {
-            into(out, |sink| {
+            let started = std::time::Instant::now();
+            let w = into(out, |sink| {
                 html::Renderer::with_brief(site, templates, brief)?.site_pages(sink)
-            })
+            });
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(elapsed_ms, "wrote the index and history");
+            w
         });
+        let started = std::time::Instant::now();
         let data = into(out, |sink| {
             statuspage::files(site)
                 .into_iter()
@@ -119,6 +124,8 @@ where
                 .chain([metrics::file(site)])
                 .try_for_each(sink)
         });
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(elapsed_ms, "wrote the API, feeds and metrics");
         let pages = pages
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

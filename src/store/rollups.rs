@@ -72,8 +72,14 @@ fn decode_detail(data: &[u8]) -> Result<(PhaseSums, Histogram), String> {
 }
 
 /// A rollup row before its values are checked, its probe and location by
-/// number.
-type RawRollup = (i64, i64, i64, [i64; 6], Option<Vec<u8>>);
+/// number, its detail decoded from the row in place (not copied out first).
+type RawRollup = (
+    i64,
+    i64,
+    i64,
+    [i64; 6],
+    Option<Result<(PhaseSums, Histogram), String>>,
+);
 
 /// The names are looked up apart: see `results::raw_blocks` for why.
 const SELECT: &str = "SELECT r.probe, r.location, r.day, r.runs, r.up, r.degraded, r.down,
@@ -93,7 +99,7 @@ fn raw_rollup(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRollup> {
             r.get(7)?,
             r.get(8)?,
         ],
-        r.get(9)?,
+        r.get_ref(9)?.as_blob_or_null()?.map(decode_detail),
     ))
 }
 
@@ -114,7 +120,7 @@ fn rollup_from(
     let count =
         |v: i64, column: &'static str| u64::try_from(v).map_err(|_| bad(column, v.to_string()));
     let (phases, latency) = match detail {
-        Some(d) => decode_detail(&d).map_err(|e| bad("day_rollups.detail", e))?,
+        Some(d) => d.map_err(|e| bad("day_rollups.detail", e))?,
         None => (PhaseSums::default(), Histogram::new()),
     };
     Ok(DayRollup {

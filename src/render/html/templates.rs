@@ -38,6 +38,9 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Room for a typical probe page (about 20 KB).
+const PAGE_BYTES: usize = 32 * 1024;
+
 /// The templates of one render.
 pub struct Templates {
     tera: Tera,
@@ -76,14 +79,19 @@ impl Templates {
         Ok(Templates { tera })
     }
 
-    /// Render the template `name`.
-    pub fn render(&self, name: &str, context: &Context) -> Result<String, RenderError> {
+    /// Render the template `name` into bytes (UTF-8: templates and values
+    /// are strings). Into a buffer sized for a probe page, rather than
+    /// Tera's own, which grows from the template's length and is then
+    /// checked for UTF-8 again.
+    pub fn render(&self, name: &str, context: &Context) -> Result<Vec<u8>, RenderError> {
+        let mut out = Vec::with_capacity(PAGE_BYTES);
         self.tera
-            .render(name, context)
+            .render_to(name, context, &mut out)
             .map_err(|e| RenderError::Template {
                 name: failing_template(&e).unwrap_or_else(|| name.to_string()),
                 message: message(&e),
-            })
+            })?;
+        Ok(out)
     }
 }
 
