@@ -12,6 +12,7 @@ pub mod scrub;
 pub mod site;
 pub mod statuspage;
 pub mod steps;
+pub mod when;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

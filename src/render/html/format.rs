@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::model::{Cause, Outcome, State};
 use crate::render::site::{Impact, IncidentStatus, Overall};
+use crate::render::when::year;
 
 /// What the pages print where there is no value.
 pub const NO_DATA: &str = "No data";
@@ -159,7 +160,7 @@ pub fn datetime(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
 
 /// An instant for `<time datetime>`: "2026-11-25T14:03:00Z".
 pub fn iso(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    crate::render::when::Iso(t).to_string()
 }
 
 /// A day for people: "Tue 25 Nov 2026".
@@ -198,15 +199,6 @@ pub struct DayYear(pub NaiveDate);
 
 fn month(d: NaiveDate) -> &'static str {
     MONTHS.get(d.month0() as usize).copied().unwrap_or("")
-}
-
-/// The year as strftime's `%Y` writes it.
-fn year(f: &mut fmt::Formatter<'_>, y: i32) -> fmt::Result {
-    if (0..=9999).contains(&y) {
-        write!(f, "{y:04}")
-    } else {
-        write!(f, "{y:+05}")
-    }
 }
 
 impl fmt::Display for Day {

@@ -737,15 +737,32 @@ impl std::fmt::Display for Num {
             return f.write_str("0");
         }
         let tenths = tenths as i64;
+        // Digits written backwards into a buffer and handed over at once:
+        // `write!` with integers pads and writes piece by piece, which was
+        // most of drawing a chart.
+        let mut buf = [0u8; 20];
+        let mut at = buf.len();
+        let mut put = |b: u8| {
+            at -= 1;
+            buf[at] = b;
+        };
+        let (mut whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+        if frac != 0 {
+            put(b'0' + frac as u8);
+            put(b'.');
+        }
+        loop {
+            put(b'0' + (whole % 10) as u8);
+            whole /= 10;
+            if whole == 0 {
+                break;
+            }
+        }
         if tenths < 0 {
-            f.write_str("-")?;
+            put(b'-');
         }
-        let (whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
-        if frac == 0 {
-            write!(f, "{whole}")
-        } else {
-            write!(f, "{whole}.{frac}")
-        }
+        // Only ASCII digits, '.' and '-' were written.
+        f.write_str(std::str::from_utf8(&buf[at..]).unwrap_or("0"))
     }
 }
 
@@ -853,5 +870,19 @@ mod tests {
         assert_eq!(n(-0.04).to_string(), "0");
         assert_eq!(n(-1.25).to_string(), "-1.3");
         assert_eq!(n(0.96).to_string(), "1");
+        assert_eq!(n(f64::NAN).to_string(), "0");
+        assert_eq!(n(1e300).to_string(), "0");
+        for k in -20_000..20_000 {
+            let v = f64::from(k) * 0.037;
+            let t = (v * 10.0).round() as i64;
+            let (whole, frac) = (t.unsigned_abs() / 10, t.unsigned_abs() % 10);
+            let sign = if t < 0 { "-" } else { "" };
+            let want = if frac == 0 {
+                format!("{sign}{whole}")
+            } else {
+                format!("{sign}{whole}.{frac}")
+            };
+            assert_eq!(n(v).to_string(), want, "{v}");
+        }
     }
 }

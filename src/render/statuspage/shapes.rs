@@ -15,7 +15,7 @@ pub struct Stamp(pub DateTime<Utc>);
 
 impl Serialize for Stamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+        s.collect_str(&crate::render::when::IsoMillis(self.0))
     }
 }
 
@@ -25,7 +25,7 @@ pub struct Day(pub NaiveDate);
 
 impl Serialize for Day {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0.format("%Y-%m-%d"))
+        s.collect_str(&crate::render::when::IsoDay(self.0))
     }
 }
 
