@@ -174,13 +174,19 @@ pub fn last_24h(points: &[Point], now: DateTime<Utc>) -> Chart {
         } else {
             continue;
         };
-        let _ = write!(
+        path(
             target,
-            "M{} {}h{}v6h-{}z",
-            n(i as f64 * bw),
-            n(H - 6.0),
-            n(bw),
-            n(bw)
+            &[
+                C("M"),
+                N(i as f64 * bw),
+                C(" "),
+                N(H - 6.0),
+                C("h"),
+                N(bw),
+                C("v6h-"),
+                N(bw),
+                C("z"),
+            ],
         );
     }
     let marks = [("mark-down", down), ("mark-warn", warn)]
@@ -275,7 +281,7 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
     let mut clip_marks = String::new();
     for i in &clipped {
         let x = *i as f64 * slot + slot / 2.0;
-        let _ = write!(clip_marks, "M{} 0l-5 9h10z", n(x));
+        path(&mut clip_marks, &[C("M"), N(x), C(" 0l-5 9h10z")]);
     }
 
     // Bars 70% of a day's slot, centred.
@@ -298,14 +304,21 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
             if y0 <= y1 {
                 continue;
             }
-            let _ = write!(
-                areas[k].d,
-                "M{} {}h{}V{}h-{}z",
-                n(x),
-                n(y0),
-                n(slot * 0.7),
-                n(y1),
-                n(slot * 0.7)
+            path(
+                &mut areas[k].d,
+                &[
+                    C("M"),
+                    N(x),
+                    C(" "),
+                    N(y0),
+                    C("h"),
+                    N(slot * 0.7),
+                    C("V"),
+                    N(y1),
+                    C("h-"),
+                    N(slot * 0.7),
+                    C("z"),
+                ],
             );
             base += v;
         }
@@ -321,12 +334,14 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
             for (i, v) in vals.iter().enumerate() {
                 match v {
                     Some(v) => {
-                        let _ = write!(
-                            d,
-                            "{}{} {}",
-                            if pen { "L" } else { "M" },
-                            n(centre(i)),
-                            n(y(*v))
+                        path(
+                            &mut d,
+                            &[
+                                C(if pen { "L" } else { "M" }),
+                                N(centre(i)),
+                                C(" "),
+                                N(y(*v)),
+                            ],
                         );
                         pen = true;
                     }
@@ -553,14 +568,14 @@ fn steps(d: &mut String, segs: impl Iterator<Item = (f64, f64, f64)>, start: boo
     for (from, to, y) in segs {
         match at {
             None if start => {
-                let _ = write!(d, "M{} {}", n(from), n(y));
+                path(d, &[C("M"), N(from), C(" "), N(y)]);
             }
             None => {
-                let _ = write!(d, "V{}", n(y));
+                path(d, &[C("V"), N(y)]);
             }
             Some((level, _)) if level == tenths(y) => {}
             Some(_) => {
-                let _ = write!(d, "H{}V{}", n(from), n(y));
+                path(d, &[C("H"), N(from), C("V"), N(y)]);
             }
         }
         if at.is_none_or(|(level, _)| level != tenths(y)) {
@@ -570,7 +585,7 @@ fn steps(d: &mut String, segs: impl Iterator<Item = (f64, f64, f64)>, start: boo
         }
     }
     if let Some((_, end)) = at {
-        let _ = write!(d, "H{}", n(end));
+        path(d, &[C("H"), N(end)]);
     }
 }
 
@@ -732,37 +747,62 @@ struct Num(f64);
 
 impl std::fmt::Display for Num {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let tenths = (self.0 * 10.0).round();
-        if !tenths.is_finite() || tenths.abs() >= 1e15 {
-            return f.write_str("0");
+        let mut s = String::new();
+        push_num(&mut s, self.0);
+        f.write_str(&s)
+    }
+}
+
+/// A piece of path data: a command (or separator), or a coordinate.
+enum Part {
+    C(&'static str),
+    N(f64),
+}
+use Part::{C, N};
+
+/// Add `parts` to path data `d`. Pushed straight into the string: a page's
+/// paths hold thousands of coordinates, and `write!` for each went through
+/// the formatting machinery, most of drawing a chart.
+fn path(d: &mut String, parts: &[Part]) {
+    for p in parts {
+        match p {
+            C(s) => d.push_str(s),
+            N(v) => push_num(d, *v),
         }
-        let tenths = tenths as i64;
-        // Digits written backwards into a buffer and handed over at once:
-        // `write!` with integers pads and writes piece by piece, which was
-        // most of drawing a chart.
-        let mut buf = [0u8; 20];
-        let mut at = buf.len();
-        let mut put = |b: u8| {
-            at -= 1;
-            buf[at] = b;
-        };
-        let (mut whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
-        if frac != 0 {
-            put(b'0' + frac as u8);
-            put(b'.');
+    }
+}
+
+/// `v` as [`Num`] writes it: to one decimal, without a trailing ".0",
+/// "0" for what is not a number or too large to draw.
+fn push_num(d: &mut String, v: f64) {
+    let tenths = (v * 10.0).round();
+    if !tenths.is_finite() || tenths.abs() >= 1e15 {
+        d.push('0');
+        return;
+    }
+    let tenths = tenths as i64;
+    if tenths < 0 {
+        d.push('-');
+    }
+    let (whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+    // Digits of `whole`, most significant first.
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    let mut rest = whole;
+    loop {
+        digits[len] = (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
         }
-        loop {
-            put(b'0' + (whole % 10) as u8);
-            whole /= 10;
-            if whole == 0 {
-                break;
-            }
-        }
-        if tenths < 0 {
-            put(b'-');
-        }
-        // Only ASCII digits, '.' and '-' were written.
-        f.write_str(std::str::from_utf8(&buf[at..]).unwrap_or("0"))
+    }
+    for digit in digits[..len].iter().rev() {
+        d.push(char::from(b'0' + digit));
+    }
+    if frac != 0 {
+        d.push('.');
+        d.push(char::from(b'0' + frac as u8));
     }
 }
 
