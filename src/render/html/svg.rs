@@ -6,10 +6,14 @@
 //! where SVG text would shrink with the drawing. Everything here is numbers
 //! and fixed words: the templates never need to mark any of it safe.
 
-use std::fmt::Write;
-
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::Serialize;
+
+mod path;
+mod table;
+
+use path::{C, N, n, path, step_path, steps};
+pub use table::Table;
 
 use super::format;
 use crate::render::site::{DayLatency, PhasesMs, Point};
@@ -74,7 +78,7 @@ pub struct Tick {
 impl Tick {
     fn x(pct: f64, label: String) -> Self {
         Tick {
-            pos: n(pct).to_string(),
+            pos: n(pct),
             label,
             edge: if pct < 6.0 {
                 "start"
@@ -88,7 +92,7 @@ impl Tick {
 
     fn y(v: f64, top: f64) -> Self {
         Tick {
-            pos: n(v / top * 100.0).to_string(),
+            pos: n(v / top * 100.0),
             label: format::latency(Some(v)),
             edge: "",
         }
@@ -100,34 +104,6 @@ impl Tick {
 pub struct Legend {
     pub class: &'static str,
     pub label: &'static str,
-}
-
-/// A plain table: header cells, and its rows as HTML.
-#[derive(Debug, Clone, Serialize)]
-pub struct Table {
-    pub head: Vec<&'static str>,
-    /// One `<tr>` per row, each after a newline, its first cell the row's
-    /// header; cells escaped. Written here rather than by a template loop:
-    /// two tables of a probe page hold 500 cells, and looping over them in
-    /// the template was a tenth of rendering 10,000 probes.
-    pub body: String,
-}
-
-/// Add a row of `cells` to a table's `body` (see [`Table::body`]).
-fn row(body: &mut String, cells: &[&dyn std::fmt::Display]) {
-    body.push_str("\n<tr>");
-    for (i, c) in cells.iter().enumerate() {
-        let (open, close) = if i == 0 {
-            ("<th scope=\"row\">", "</th>")
-        } else {
-            ("<td>", "</td>")
-        };
-        body.push_str(open);
-        // Writing to a String cannot fail.
-        let _ = write!(super::escape::Escaped(body), "{c}");
-        body.push_str(close);
-    }
-    body.push_str("</tr>");
 }
 
 /// The 24-hour chart: phases stacked per 15 minutes, mean total latency on
@@ -244,7 +220,7 @@ pub fn last_24h(points: &[Point], now: DateTime<Utc>) -> Chart {
         yticks: yticks.iter().map(|&v| Tick::y(v, top)).collect(),
         xticks,
         legend: legend(&["line-total"], true),
-        table: hourly_table(points, start, now),
+        table: table::hourly(points, start, now),
     }
 }
 
@@ -387,26 +363,6 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
         )
     };
 
-    let mut head = vec!["Date", "p50", "p95"];
-    head.extend(PHASES.iter().map(|(_, w)| *w));
-    let mut body = String::new();
-    for d in days.iter().rev() {
-        let [a, b, c, e, f] = phase_values(&d.phases).map(Dash);
-        row(
-            &mut body,
-            &[
-                &format::Day(d.date),
-                &format::Latency(d.p50),
-                &format::Latency(d.p95),
-                &a,
-                &b,
-                &c,
-                &e,
-                &f,
-            ],
-        );
-    }
-
     Chart {
         title: "Daily latency over the last 30 days: p50, p95 and mean phases".to_string(),
         desc,
@@ -425,7 +381,7 @@ pub fn last_30d(days: &[DayLatency]) -> Chart {
         yticks: yticks.iter().map(|&v| Tick::y(v, top)).collect(),
         xticks,
         legend: legend(&["line-p50", "line-p95"], false),
-        table: Table { head, body },
+        table: table::daily(days),
     }
 }
 
@@ -540,55 +496,6 @@ fn stacked_steps(stacks: &[Option<[f64; 5]>], bw: f64, y: &impl Fn(f64) -> f64) 
     out
 }
 
-/// A step line over the buckets, lifting the pen over empty ones.
-fn step_path(d: &mut String, vals: &[Option<f64>], bw: f64, y: &impl Fn(f64) -> f64) {
-    let mut i = 0;
-    while i < vals.len() {
-        if vals[i].is_none() {
-            i += 1;
-            continue;
-        }
-        let run = vals[i..].iter().take_while(|v| v.is_some()).count();
-        let segs = vals[i..i + run].iter().enumerate().map(|(m, v)| {
-            let x0 = (i + m) as f64 * bw;
-            (x0, x0 + bw, y(v.unwrap_or_default()))
-        });
-        steps(d, segs, true);
-        i += run;
-    }
-}
-
-/// Horizontal steps `(from x, to x, y)`, each starting where the last
-/// ended: moved to (with `M`) when `start`, else reached from the pen by a
-/// vertical line. A step at the height of the one before extends it, so a
-/// flat stretch is one command however many buckets it spans.
-fn steps(d: &mut String, segs: impl Iterator<Item = (f64, f64, f64)>, start: bool) {
-    let tenths = |v: f64| (v * 10.0).round() as i64;
-    let mut at: Option<(i64, f64)> = None;
-    for (from, to, y) in segs {
-        match at {
-            None if start => {
-                path(d, &[C("M"), N(from), C(" "), N(y)]);
-            }
-            None => {
-                path(d, &[C("V"), N(y)]);
-            }
-            Some((level, _)) if level == tenths(y) => {}
-            Some(_) => {
-                path(d, &[C("H"), N(from), C("V"), N(y)]);
-            }
-        }
-        if at.is_none_or(|(level, _)| level != tenths(y)) {
-            at = Some((tenths(y), to));
-        } else if let Some(a) = at.as_mut() {
-            a.1 = to;
-        }
-    }
-    if let Some((_, end)) = at {
-        path(d, &[C("H"), N(end)]);
-    }
-}
-
 /// Where the 30-day axis ends: the highest day, unless it stands above 1.5
 /// times the 90th percentile of the daily peaks; then there (one bad day
 /// must not flatten a month of normal ones into the floor).
@@ -635,7 +542,7 @@ fn grid(ticks: &[f64], top: f64) -> Vec<String> {
     ticks
         .iter()
         .filter(|v| **v > 0.0)
-        .map(|v| n(H - v / top * H).to_string())
+        .map(|v| n(H - v / top * H))
         .collect()
 }
 
@@ -661,149 +568,10 @@ fn legend(lines: &[&'static str], total: bool) -> Vec<Legend> {
     out
 }
 
-fn hourly_table(points: &[Point], start: DateTime<Utc>, now: DateTime<Utc>) -> Table {
-    let mut head = vec!["Hour (UTC)", "Results", "Failed", "Mean"];
-    head.extend(PHASES.iter().map(|(_, w)| *w));
-    let mut hours = Vec::new();
-    let mut h = start;
-    while h < now {
-        let end = h + Duration::hours(1);
-        let mut b = Bucket::default();
-        for p in points.iter().filter(|p| p.at >= h && p.at < end) {
-            b.add(p);
-        }
-        if b.count > 0 {
-            hours.push((h, end, b));
-        }
-        h = end;
-    }
-    let mut body = String::new();
-    for (h, end, b) in hours.iter().rev() {
-        let phase =
-            |k: usize| Dash((b.phase_n[k] > 0).then(|| b.phase_sum[k] / b.phase_n[k] as f64));
-        row(
-            &mut body,
-            &[
-                &HourSpan(*h, *end),
-                &b.count,
-                &b.down,
-                &format::Latency(b.mean_latency()),
-                &phase(0),
-                &phase(1),
-                &phase(2),
-                &phase(3),
-                &phase(4),
-            ],
-        );
-    }
-    Table { head, body }
-}
-
-/// "14:00–15:00".
-struct HourSpan(DateTime<Utc>, DateTime<Utc>);
-
-impl std::fmt::Display for HourSpan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (a, b) = (self.0, self.1);
-        write!(
-            f,
-            "{:02}:{:02}–{:02}:{:02}",
-            a.hour(),
-            a.minute(),
-            b.hour(),
-            b.minute()
-        )
-    }
-}
-
-/// A latency, or a dash where there is none.
-struct Dash(Option<f64>);
-
-impl std::fmt::Display for Dash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(_) => format::Latency(self.0).fmt(f),
-            None => f.write_str("–"),
-        }
-    }
-}
-
 fn median(vals: impl Iterator<Item = f64>) -> Option<f64> {
     let mut v: Vec<f64> = vals.collect();
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied()
-}
-
-/// A coordinate with at most one decimal, without a trailing ".0".
-fn n(v: f64) -> Num {
-    Num(v)
-}
-
-/// A coordinate to one decimal, written without allocating: a 10,000-probe
-/// site writes millions of these, and float formatting with a precision is
-/// the slow path of `fmt`, so it is done in integers.
-#[derive(Clone, Copy)]
-struct Num(f64);
-
-impl std::fmt::Display for Num {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut s = String::new();
-        push_num(&mut s, self.0);
-        f.write_str(&s)
-    }
-}
-
-/// A piece of path data: a command (or separator), or a coordinate.
-enum Part {
-    C(&'static str),
-    N(f64),
-}
-use Part::{C, N};
-
-/// Add `parts` to path data `d`. Pushed straight into the string: a page's
-/// paths hold thousands of coordinates, and `write!` for each went through
-/// the formatting machinery, most of drawing a chart.
-fn path(d: &mut String, parts: &[Part]) {
-    for p in parts {
-        match p {
-            C(s) => d.push_str(s),
-            N(v) => push_num(d, *v),
-        }
-    }
-}
-
-/// `v` as [`Num`] writes it: to one decimal, without a trailing ".0",
-/// "0" for what is not a number or too large to draw.
-fn push_num(d: &mut String, v: f64) {
-    let tenths = (v * 10.0).round();
-    if !tenths.is_finite() || tenths.abs() >= 1e15 {
-        d.push('0');
-        return;
-    }
-    let tenths = tenths as i64;
-    if tenths < 0 {
-        d.push('-');
-    }
-    let (whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
-    // Digits of `whole`, most significant first.
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    let mut rest = whole;
-    loop {
-        digits[len] = (rest % 10) as u8;
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for digit in digits[..len].iter().rev() {
-        d.push(char::from(b'0' + digit));
-    }
-    if frac != 0 {
-        d.push('.');
-        d.push(char::from(b'0' + frac as u8));
-    }
 }
 
 #[cfg(test)]
@@ -901,28 +669,5 @@ mod tests {
             }
         }
         assert!(shapes >= 8, "{shapes}");
-    }
-
-    #[test]
-    fn coordinates_are_short() {
-        assert_eq!(n(12.0).to_string(), "12");
-        assert_eq!(n(12.34).to_string(), "12.3");
-        assert_eq!(n(-0.04).to_string(), "0");
-        assert_eq!(n(-1.25).to_string(), "-1.3");
-        assert_eq!(n(0.96).to_string(), "1");
-        assert_eq!(n(f64::NAN).to_string(), "0");
-        assert_eq!(n(1e300).to_string(), "0");
-        for k in -20_000..20_000 {
-            let v = f64::from(k) * 0.037;
-            let t = (v * 10.0).round() as i64;
-            let (whole, frac) = (t.unsigned_abs() / 10, t.unsigned_abs() % 10);
-            let sign = if t < 0 { "-" } else { "" };
-            let want = if frac == 0 {
-                format!("{sign}{whole}")
-            } else {
-                format!("{sign}{whole}.{frac}")
-            };
-            assert_eq!(n(v).to_string(), want, "{v}");
-        }
     }
 }
