@@ -861,9 +861,13 @@ fn today_classes(html: &str) -> Vec<String> {
             let row = &row[..row.find("</ol>")?];
             let last = row.rfind("<li")?;
             let tag = &row[last..];
-            let start = tag.find("class=\"")? + 7;
-            let end = tag[start..].find('"')? + start;
-            Some(tag[start..end].to_string())
+            // Bars quote a class only when it has a space.
+            let value = &tag[tag.find(" class=")? + 7..];
+            let class = match value.strip_prefix('"') {
+                Some(quoted) => &quoted[..quoted.find('"')?],
+                None => &value[..value.find([' ', '>'])?],
+            };
+            Some(class.to_string())
         })
         .collect()
 }

@@ -40,7 +40,8 @@ const WORDS = {
 };
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*';
 const DATE = new RegExp(
-  `\\d{4}-\\d{2}-\\d{2}|\\b\\d{1,2} ${MONTH} \\d{4}|\\b${MONTH} \\d{1,2},? \\d{4}`,
+  // The index's bars leave out the current year ("25 Nov").
+  `\\d{4}-\\d{2}-\\d{2}|\\b\\d{1,2} ${MONTH}\\b|\\b${MONTH} \\d{1,2},? \\d{4}`,
 );
 
 function parseArgs(argv) {

@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::format;
@@ -32,10 +33,14 @@ pub struct Bar {
     pub c: &'static str,
     /// Days this element stands for (1 for an eventful day).
     pub n: usize,
-    /// True when every day of it lies before the phone's window.
-    pub old: bool,
-    /// True when it starts in the right half (its tooltip opens leftwards).
-    pub right: bool,
+    /// For the element that holds the phone window's first day, how many of
+    /// its days lie in that window: a phone hides the elements before it (CSS
+    /// `.p ~ li`) and draws only those days of it, so no other element
+    /// carries a mark and no run is cut in two at the window's edge.
+    pub phone_days: Option<usize>,
+    /// True for the first element of the right half: it and those after it
+    /// open their tooltips leftwards.
+    pub mid: bool,
     /// What hover, focus and screen readers get: dates, state, uptime,
     /// minutes of outage, incidents. Raw text, escaped by the template.
     pub label: String,
@@ -54,32 +59,34 @@ pub enum Detail {
 pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>, detail: Detail) -> Vec<Bar> {
     let total = days.len();
     let phone_start = total.saturating_sub(PHONE_DAYS);
+    let year = days.last().map_or(0, |d| d.date.year());
     let mut out = Vec::new();
+    let mut mid_seen = false;
     let mut i = 0;
     while i < total {
         let kind = quiet_kind(&days[i], detail);
         let mut j = i + 1;
         if kind.is_some() {
-            // Never run across the phone window's start, so a phone can hide
-            // whole elements.
-            while j < total && j != phone_start && quiet_kind(&days[j], detail) == kind {
+            while j < total && quiet_kind(&days[j], detail) == kind {
                 j += 1;
             }
         }
         let run = &days[i..j];
         let label = match (detail, kind) {
-            (Detail::Brief, _) => brief_label(run, kind),
+            (Detail::Brief, _) => brief_label(run, kind, year),
             (Detail::Full, Some(Quiet::Up)) => {
                 format!("{}\nOperational · 100% uptime\nNo incidents", span(run))
             }
             (Detail::Full, Some(Quiet::NoData)) => format!("{}\nNo data", span(run)),
             (Detail::Full, None) => eventful_label(&days[i], titles),
         };
+        let mid = !mid_seen && i * 2 >= total;
+        mid_seen |= mid;
         out.push(Bar {
             c: class(days[i].worst),
             n: j - i,
-            old: j <= phone_start,
-            right: i * 2 >= total,
+            phone_days: (i <= phone_start && phone_start < j).then(|| j - phone_start),
+            mid,
             label,
         });
         i = j;
@@ -90,26 +97,39 @@ pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>, detail: Detail) -> V
 /// The bars as the items of their `<ol>`, labels escaped. Written here
 /// rather than by a template loop: a site of 10,000 probe pages has 900,000
 /// bars, and a template spent a twentieth of the render on them.
+///
+/// An index of 100 probes carries thousands of these, so each is as short as
+/// HTML allows: values without spaces go unquoted and the optional `</li>`
+/// is left out (the next `<li>` or the `</ol>` closes it).
 pub fn html(bars: &[Bar]) -> String {
     use std::fmt::Write;
-    let mut out = String::with_capacity(bars.len() * 96);
+    let mut out = String::with_capacity(bars.len() * 80);
     for b in bars {
-        out.push_str("<li tabindex=\"0\" class=\"");
+        out.push_str("<li tabindex=0 class=");
+        let marked = b.phone_days.is_some() || b.mid;
+        if marked {
+            out.push('"');
+        }
         out.push_str(b.c);
-        if b.old {
-            out.push_str(" old");
+        if b.phone_days.is_some() {
+            out.push_str(" p");
         }
-        if b.right {
-            out.push_str(" r");
+        if b.mid {
+            out.push_str(" m");
         }
-        out.push('"');
+        if marked {
+            out.push('"');
+        }
+        // Writing to a String cannot fail.
         if b.n > 1 {
-            // Writing to a String cannot fail.
-            let _ = write!(out, " style=\"--n:{}\"", b.n);
+            let _ = write!(out, " style=--n:{}", b.n);
+            if let Some(m) = b.phone_days {
+                let _ = write!(out, ";--m:{m}");
+            }
         }
         out.push_str(" aria-label=\"");
         let _ = super::escape::Escaped(&mut out).write_str(&b.label);
-        out.push_str("\"></li>");
+        out.push_str("\">");
     }
     out
 }
@@ -131,18 +151,13 @@ fn quiet_kind(d: &DayView, detail: Detail) -> Option<Quiet> {
     }
 }
 
-/// The index's label: dates, state and minutes, in one short line ("25 Sep
-/// 2026: Down 25 min"); the probe page has the uptime and the incidents.
-fn brief_label(run: &[DayView], kind: Option<Quiet>) -> String {
+/// The index's label: dates, state and minutes, in one short line ("25 Sep:
+/// Down 25 min"); the probe page has the uptime and the incidents.
+fn brief_label(run: &[DayView], kind: Option<Quiet>, year: i32) -> String {
     let (Some(first), Some(last)) = (run.first(), run.last()) else {
         return String::new();
     };
-    // With the year: a 90-day window may span two.
-    let dates = if run.len() > 1 {
-        format::day_range(first.date, last.date)
-    } else {
-        format::day_year(first.date)
-    };
+    let dates = brief_dates(first.date, last.date, year);
     match kind {
         Some(Quiet::Up) => format!("{dates}: Operational"),
         Some(Quiet::NoData) => format!("{dates}: {}", format::NO_DATA),
@@ -168,6 +183,38 @@ fn brief_label(run: &[DayView], kind: Option<Quiet>) -> String {
             label
         }
     }
+}
+
+/// The dates of an index label, shortest first: "25 Sep", "4–17 Sep",
+/// "26 Sep – 15 Oct". A 90-day window may reach into last year, and only
+/// then is a year written: "20 Dec 2025 – 5 Jan", "18 Nov 2025".
+fn brief_dates(first: NaiveDate, last: NaiveDate, year: i32) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(24);
+    // Writing to a String cannot fail.
+    if first == last {
+        let _ = write!(out, "{}", format::DayShort(first));
+    } else if first.year() != last.year() {
+        let _ = write!(
+            out,
+            "{} – {}",
+            format::DayYear(first),
+            format::DayShort(last)
+        );
+    } else if first.month() == last.month() {
+        let _ = write!(out, "{}–{}", first.day(), format::DayShort(last));
+    } else {
+        let _ = write!(
+            out,
+            "{} – {}",
+            format::DayShort(first),
+            format::DayShort(last)
+        );
+    }
+    if last.year() != year {
+        let _ = write!(out, " {}", last.year());
+    }
+    out
 }
 
 fn span(run: &[DayView]) -> String {
@@ -259,16 +306,7 @@ mod tests {
         let bars = bars(&days, &titles, Detail::Full);
         assert_eq!(bars.iter().map(|b| b.n).sum::<usize>(), 90);
         let kinds: Vec<_> = bars.iter().map(|b| (b.c, b.n)).collect();
-        assert_eq!(
-            kinds,
-            [
-                ("none", 10),
-                ("ok", 30),
-                ("down", 1),
-                ("ok", 19),
-                ("ok", 30)
-            ]
-        );
+        assert_eq!(kinds, [("none", 10), ("ok", 30), ("down", 1), ("ok", 49)]);
         assert!(bars[2].label.contains("Down 36 min"));
         assert!(
             bars[2]
@@ -276,7 +314,11 @@ mod tests {
                 .contains("Incident: \u{2068}API errors\u{2069}")
         );
         assert!(bars[0].label.contains("No data"));
-        assert!(bars[3].old && !bars[4].old);
+        // The phone's 30 days are the last 30 of the last element (days
+        // 41–89), which starts left of the middle: nothing else is marked.
+        assert_eq!(bars[3].phone_days, Some(30));
+        assert_eq!(bars.iter().filter(|b| b.phone_days.is_some()).count(), 1);
+        assert!(bars.iter().all(|b| !b.mid));
     }
 
     #[test]
@@ -300,8 +342,49 @@ mod tests {
             full.len()
         );
         assert_eq!(brief[0].n, 40);
-        assert_eq!(brief[0].label, "1 Jan – 9 Feb 2026: Operational");
-        assert_eq!(brief[1].label, "10 Feb 2026: Down 36 min");
+        assert_eq!(brief[0].label, "1 Jan – 9 Feb: Operational");
+        assert_eq!(brief[1].label, "10 Feb: Down 36 min");
         assert!(full.iter().any(|b| b.label.contains("API errors")));
+    }
+
+    #[test]
+    fn brief_dates_say_a_year_only_when_it_is_not_this_one() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let cases = [
+            ((d(2026, 9, 25), d(2026, 9, 25)), "25 Sep"),
+            ((d(2026, 9, 4), d(2026, 9, 17)), "4–17 Sep"),
+            ((d(2026, 9, 26), d(2026, 10, 15)), "26 Sep – 15 Oct"),
+            ((d(2025, 12, 20), d(2026, 1, 5)), "20 Dec 2025 – 5 Jan"),
+            ((d(2025, 11, 18), d(2025, 11, 18)), "18 Nov 2025"),
+            ((d(2025, 11, 2), d(2025, 11, 18)), "2–18 Nov 2025"),
+            ((d(2025, 10, 2), d(2025, 11, 18)), "2 Oct – 18 Nov 2025"),
+        ];
+        for ((a, b), want) in cases {
+            assert_eq!(brief_dates(a, b, 2026), want, "{a} – {b}");
+        }
+    }
+
+    #[test]
+    fn bar_markup_is_short_and_escaped() {
+        let bar = |c, n, phone_days, mid, label: &str| Bar {
+            c,
+            n,
+            phone_days,
+            mid,
+            label: label.to_string(),
+        };
+        let html = html(&[
+            bar("ok", 14, None, false, "4–17 Sep: Operational"),
+            bar("ok", 3, Some(2), false, "18–20 Sep: Operational"),
+            bar("down", 1, None, false, "21 Sep: Down 17 min"),
+            bar("warn", 1, None, true, "a \"<b>\" & c"),
+        ]);
+        assert_eq!(
+            html,
+            "<li tabindex=0 class=ok style=--n:14 aria-label=\"4–17 Sep: Operational\">\
+             <li tabindex=0 class=\"ok p\" style=--n:3;--m:2 aria-label=\"18–20 Sep: Operational\">\
+             <li tabindex=0 class=down aria-label=\"21 Sep: Down 17 min\">\
+             <li tabindex=0 class=\"warn m\" aria-label=\"a &quot;&lt;b&gt;&quot; &amp; c\">"
+        );
     }
 }

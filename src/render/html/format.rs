@@ -173,11 +173,6 @@ pub fn day_short(d: NaiveDate) -> String {
     DayShort(d).to_string()
 }
 
-/// A day with its year: "25 Nov 2026".
-pub fn day_year(d: NaiveDate) -> String {
-    DayYear(d).to_string()
-}
-
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -193,7 +188,7 @@ pub struct Day(pub NaiveDate);
 #[derive(Debug, Clone, Copy)]
 pub struct DayShort(pub NaiveDate);
 
-/// [`day_year`] (`%-d %b %Y`), formatted where it is written.
+/// A day with its year (`%-d %b %Y`): "25 Nov 2026".
 #[derive(Debug, Clone, Copy)]
 pub struct DayYear(pub NaiveDate);
 
@@ -391,7 +386,7 @@ mod tests {
         for _ in 0..800 {
             assert_eq!(day(d), d.format("%a %-d %b %Y").to_string());
             assert_eq!(day_short(d), d.format("%-d %b").to_string());
-            assert_eq!(day_year(d), d.format("%-d %b %Y").to_string());
+            assert_eq!(DayYear(d).to_string(), d.format("%-d %b %Y").to_string());
             d = d.succ_opt().unwrap_or_default();
         }
         for y in [1, 999, 9999, 10_000, -5] {
