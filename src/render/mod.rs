@@ -8,14 +8,16 @@ pub mod gather;
 pub mod history;
 pub mod html;
 pub mod metrics;
+pub mod output;
 pub mod scrub;
 pub mod site;
 pub mod statuspage;
 pub mod steps;
 pub mod when;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+
+use output::Output;
 
 pub use site::Site;
 
@@ -85,6 +87,7 @@ where
     F: FnMut(&mut site::ProbeView) -> Result<(), RenderError>,
 {
     let started = std::time::Instant::now();
+    let out = &Output::new(out);
     let (filled, mut written) = probe_pages(&site, templates, out, workers, new_fill)?;
     tracing::debug!(
         probes = filled.len(),
@@ -141,17 +144,14 @@ where
 
 /// Write under `out` the files `make` hands to its sink.
 fn into(
-    out: &Path,
+    out: &Output,
     make: impl FnOnce(&mut dyn FnMut(File) -> Result<(), RenderError>) -> Result<(), RenderError>,
 ) -> Result<Written, RenderError> {
-    // Folders made so far: asking the file system again for each file was a
-    // tenth of the render's time.
-    let mut made: HashSet<PathBuf> = HashSet::new();
     let mut written = Written::default();
     make(&mut |f: File| {
         written.files += 1;
         written.bytes += f.bytes.len();
-        write_in(&f, out, &mut made)
+        out.write(&f)
     })?;
     Ok(written)
 }
@@ -162,7 +162,7 @@ fn into(
 fn probe_pages<M, F>(
     site: &Site,
     templates: Option<&Path>,
-    out: &Path,
+    out: &Output,
     workers: usize,
     new_fill: &M,
 ) -> Result<(Vec<(site::ProbeView, html::BriefBars)>, Written), RenderError>
@@ -174,19 +174,11 @@ where
 
     let bare: Vec<&site::ProbeView> = site.groups.iter().flat_map(|g| &g.probes).collect();
     let pages = html::Renderer::new(site, templates)?;
-    let folders = [out.join("probe"), out.join("badge")];
-    for folder in &folders {
-        std::fs::create_dir_all(folder).map_err(|source| RenderError::Io {
-            path: folder.clone(),
-            source,
-        })?;
-    }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     type Done = Vec<(usize, (site::ProbeView, html::BriefBars))>;
     let work = || -> Result<(Done, Written), RenderError> {
         let mut fill = new_fill()?;
-        let mut made: HashSet<PathBuf> = HashSet::from(folders.clone());
         let (mut done, mut written) = (Vec::new(), Written::default());
         while !failed.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -195,7 +187,7 @@ where
             let mut write = |f: File| {
                 written.files += 1;
                 written.bytes += f.bytes.len();
-                write_in(&f, out, &mut made)
+                out.write(&f)
             };
             let page = fill(&mut view)
                 .and_then(|()| pages.probe_page(&view))
@@ -233,48 +225,8 @@ where
     Ok((filled.into_iter().map(|(_, v)| v).collect(), written))
 }
 
-/// Write `files` under `out`, creating folders; each file is written to a
-/// temporary name and renamed, so a reader never sees half a page.
+/// Write `files` under `out`, creating folders (see [`output`]).
 pub fn write(files: &[File], out: &Path) -> Result<(), RenderError> {
-    for f in files {
-        write_one(f, out)?;
-    }
-    Ok(())
-}
-
-fn write_one(f: &File, out: &Path) -> Result<(), RenderError> {
-    write_in(f, out, &mut HashSet::new())
-}
-
-/// [`write_one`], creating only folders not in `made`.
-fn write_in(f: &File, out: &Path, made: &mut HashSet<PathBuf>) -> Result<(), RenderError> {
-    let path = out.join(&f.path);
-    if let Some(dir) = path.parent()
-        && !made.contains(dir)
-    {
-        std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        made.insert(dir.to_path_buf());
-    }
-    // A file already holding these bytes is left alone: badges and most of
-    // the API do not change between runs, creating a file costs the file
-    // system more than reading one (a third of a 1,000-probe render), and a
-    // publishing step then sees only what changed.
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == f.bytes.len() as u64)
-        && std::fs::read(&path).is_ok_and(|old| old == f.bytes)
-    {
-        return Ok(());
-    }
-    let tmp = path.with_extension("tmp-outpost");
-    std::fs::write(&tmp, &f.bytes).map_err(|source| RenderError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, &path).map_err(|source| RenderError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(())
+    let out = Output::new(out);
+    files.iter().try_for_each(|f| out.write(f))
 }
