@@ -363,7 +363,9 @@ async function forcedColours(where, page) {
   const seen = await page.evaluate(() => {
     const out = {};
     for (const c of ['ok', 'warn', 'down', 'maint', 'none']) {
-      const bar = document.querySelector(`main ol.bars > li.${c}`);
+      // An operational bar is the default one, with no state class.
+      const which = c === 'ok' ? ':not(.warn,.down,.maint,.unknown,.none)' : `.${c}`;
+      const bar = document.querySelector(`main ol.bars > li${which}`);
       if (bar) {
         const st = getComputedStyle(bar);
         out[`bar ${c}`] = { adjust: st.forcedColorAdjust, paint: st.backgroundImage, height: st.backgroundSize };

@@ -55,6 +55,9 @@ pub enum Detail {
     Full,
 }
 
+/// The class of an operational day, left out of the markup.
+const OK: &str = "ok";
+
 /// Merge `days` (oldest first) into bars; `titles` maps incident ids to titles.
 pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>, detail: Detail) -> Vec<Bar> {
     let total = days.len();
@@ -99,26 +102,33 @@ pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>, detail: Detail) -> V
 /// bars, and a template spent a twentieth of the render on them.
 ///
 /// An index of 100 probes carries thousands of these, so each is as short as
-/// HTML allows: values without spaces go unquoted and the optional `</li>`
-/// is left out (the next `<li>` or the `</ol>` closes it).
+/// HTML allows: values without spaces go unquoted, the optional `</li>` is
+/// left out (the next `<li>` or the `</ol>` closes it) and an operational
+/// day, the stylesheet's default, has no class.
 pub fn html(bars: &[Bar]) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(bars.len() * 80);
     for b in bars {
-        out.push_str("<li tabindex=0 class=");
-        let marked = b.phone_days.is_some() || b.mid;
-        if marked {
-            out.push('"');
-        }
-        out.push_str(b.c);
-        if b.phone_days.is_some() {
-            out.push_str(" p");
-        }
-        if b.mid {
-            out.push_str(" m");
-        }
-        if marked {
-            out.push('"');
+        out.push_str("<li tabindex=0");
+        // An operational day is the stylesheet's default bar and needs no
+        // class: most bars of a page are operational.
+        let classes = [
+            (b.c != OK).then_some(b.c),
+            b.phone_days.is_some().then_some("p"),
+            b.mid.then_some("m"),
+        ];
+        let count = classes.iter().flatten().count();
+        if count > 0 {
+            out.push_str(if count > 1 { " class=\"" } else { " class=" });
+            for (i, c) in classes.iter().flatten().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(c);
+            }
+            if count > 1 {
+                out.push('"');
+            }
         }
         // Writing to a String cannot fail.
         if b.n > 1 {
@@ -381,8 +391,8 @@ mod tests {
         ]);
         assert_eq!(
             html,
-            "<li tabindex=0 class=ok style=--n:14 aria-label=\"4–17 Sep: Operational\">\
-             <li tabindex=0 class=\"ok p\" style=--n:3;--m:2 aria-label=\"18–20 Sep: Operational\">\
+            "<li tabindex=0 style=--n:14 aria-label=\"4–17 Sep: Operational\">\
+             <li tabindex=0 class=p style=--n:3;--m:2 aria-label=\"18–20 Sep: Operational\">\
              <li tabindex=0 class=down aria-label=\"21 Sep: Down 17 min\">\
              <li tabindex=0 class=\"warn m\" aria-label=\"a &quot;&lt;b&gt;&quot; &amp; c\">"
         );
