@@ -861,8 +861,12 @@ fn today_classes(html: &str) -> Vec<String> {
             let row = &row[..row.find("</ol>")?];
             let last = row.rfind("<li")?;
             let tag = &row[last..];
-            // Bars quote a class only when it has a space.
-            let value = &tag[tag.find(" class=")? + 7..];
+            // Bars quote a class only when it has a space; an operational
+            // bar has none, and counts as "" (not as no bar at all).
+            let Some(at) = tag.find(" class=") else {
+                return Some(String::new());
+            };
+            let value = &tag[at + 7..];
             let class = match value.strip_prefix('"') {
                 Some(quoted) => &quoted[..quoted.find('"')?],
                 None => &value[..value.find([' ', '>'])?],

@@ -55,9 +55,6 @@ pub enum Detail {
     Full,
 }
 
-/// The class of an operational day, left out of the markup.
-const OK: &str = "ok";
-
 /// Merge `days` (oldest first) into bars; `titles` maps incident ids to titles.
 pub fn bars(days: &[DayView], titles: &HashMap<&str, &str>, detail: Detail) -> Vec<Bar> {
     let total = days.len();
@@ -113,7 +110,7 @@ pub fn html(bars: &[Bar]) -> String {
         // An operational day is the stylesheet's default bar and needs no
         // class: most bars of a page are operational.
         let classes = [
-            (b.c != OK).then_some(b.c),
+            (b.c != class(Some(State::Operational))).then_some(b.c),
             b.phone_days.is_some().then_some("p"),
             b.mid.then_some("m"),
         ];
